@@ -1,0 +1,64 @@
+"""cffi builder: compiles csrc/ into the extension module pygrad._core.
+
+Out-of-line API mode. The cdef is csrc/pygrad.h itself, less its preprocessor
+lines, so every C declaration exists once, documented where it is declared.
+
+Environment:
+  PYGRAD_SANITIZE=1  build with AddressSanitizer and UndefinedBehaviorSanitizer
+                     (run with the ASan runtime preloaded; see .ci/run).
+"""
+import os
+
+from cffi import FFI
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCES = ["csrc/arena.c", "csrc/graph.c", "csrc/ops.c"]
+
+# Placed by cffi after Python.h and before its call wrappers. The wrappers
+# release the GIL around each call and save errno through cffi's export
+# table; pygrad keeps the GIL held instead (that is what serialises threads
+# in the arena, and it saves about 50 ns a call: benchmarks/gil_choice.py)
+# and never reads ffi.errno.
+PREAMBLE = """
+#include "pygrad.h"
+#undef Py_BEGIN_ALLOW_THREADS
+#define Py_BEGIN_ALLOW_THREADS {
+#undef Py_END_ALLOW_THREADS
+#define Py_END_ALLOW_THREADS }
+#undef _cffi_restore_errno
+#define _cffi_restore_errno() ((void)0)
+#undef _cffi_save_errno
+#define _cffi_save_errno() ((void)0)
+"""
+
+
+def cdef_source(path):
+    """The header's declarations: cffi's cdef reads no preprocessor lines."""
+    with open(path) as f:
+        return "".join(line for line in f if not line.lstrip().startswith("#"))
+
+
+def compile_args():
+    """Optimised by default; instrumented when PYGRAD_SANITIZE is set."""
+    if os.environ.get("PYGRAD_SANITIZE"):
+        flags = ["-O1", "-g", "-fno-omit-frame-pointer",
+                 "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+        return flags, ["-fsanitize=address,undefined"]
+    return ["-O2", "-std=c11", "-Wall", "-Wextra"], []
+
+
+ffibuilder = FFI()
+ffibuilder.cdef(cdef_source(os.path.join(HERE, "csrc", "pygrad.h")))
+_cflags, _ldflags = compile_args()
+ffibuilder.set_source(
+    "pygrad._core",
+    PREAMBLE,
+    sources=SOURCES,
+    include_dirs=["csrc"],
+    extra_compile_args=_cflags,
+    extra_link_args=_ldflags,
+    libraries=["m"],
+)
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)

@@ -1,0 +1,97 @@
+/* ops.c: building nodes. Each operation's value comes from its rule in
+ * rules.h; in no-grad mode the result is a leaf. */
+#include "rules.h"
+
+/* The calling thread's grad mode (pg_grad_mode). */
+static _Thread_local int recording = 1;
+
+/* ---- Building. */
+
+/* Room for one more link to node i in its reference count. */
+static inline int linkable(uint32_t i)
+{
+    return pg_A.nodes[i].refs < UINT32_MAX - 2;
+}
+
+/* Creates op(p0, p1; k) with one reference for the caller, or in no-grad mode
+ * a leaf holding its value. The caller has reserved one slot. */
+static uint32_t make(uint8_t op, uint32_t p0, uint32_t p1, double k)
+{
+    pg_node t = {.op = op, .parent = {p0, p1}, .k = k};
+    double out = forward_rule(pg_A.nodes, &t);
+    if (!recording)
+        return pg_node_new(PG_LEAF, out, PG_NIL, PG_NIL, 0.0);
+    return pg_node_new(op, out, p0, p1, k);
+}
+
+int64_t pg_leaf(double data)
+{
+    int s = pg_reserve(1);
+    if (s != PG_OK)
+        return s;
+    return pg_node_new(PG_LEAF, data, PG_NIL, PG_NIL, 0.0);
+}
+
+int64_t pg_unary(uint8_t op, uint32_t x)
+{
+    if (!pg_live(x))
+        return PG_EINDEX;
+    if (op < PG_NEG || op >= PG_NOPS)
+        return PG_EARG;
+    if (!linkable(x))
+        return PG_EFULL;
+    int s = pg_reserve(1);
+    if (s != PG_OK)
+        return s;
+    return make(op, x, PG_NIL, 0.0);
+}
+
+int64_t pg_powk(uint32_t x, double k)
+{
+    if (!pg_live(x))
+        return PG_EINDEX;
+    if (!linkable(x))
+        return PG_EFULL;
+    int s = pg_reserve(1);
+    if (s != PG_OK)
+        return s;
+    return make(PG_POWK, x, PG_NIL, k);
+}
+
+int64_t pg_binary(uint8_t op, uint32_t x, uint32_t y)
+{
+    if (!pg_live(x) || !pg_live(y))
+        return PG_EINDEX;
+    if (op < PG_ADD || op > PG_POW)
+        return PG_EARG;
+    if (!linkable(x) || !linkable(y))
+        return PG_EFULL;
+    int s = pg_reserve(1);
+    if (s != PG_OK)
+        return s;
+    return make(op, x, y, 0.0);
+}
+
+int64_t pg_binary_k(uint8_t op, uint32_t x, double k, int k_left)
+{
+    if (!pg_live(x))
+        return PG_EINDEX;
+    if (op < PG_ADD || op > PG_POW)
+        return PG_EARG;
+    if (!linkable(x))
+        return PG_EFULL;
+    int s = pg_reserve(2);
+    if (s != PG_OK)
+        return s;
+    uint32_t c = pg_node_new(PG_LEAF, k, PG_NIL, PG_NIL, 0.0);
+    uint32_t r = k_left ? make(op, c, x, 0.0) : make(op, x, c, 0.0);
+    pg_release(c); /* now owned by r alone, or in no-grad mode freed */
+    return r;
+}
+
+int pg_grad_mode(int enabled)
+{
+    int prev = recording;
+    recording = enabled != 0;
+    return prev;
+}

@@ -1,0 +1,137 @@
+/* pygrad.h: the whole C API of pygrad's core.
+ *
+ * One process-wide arena holds every node of every graph. A node is named by a
+ * uint32_t index into the arena; an index stays valid while the node is live,
+ * across any growth of the arena (pointers into it do not). Once a node is
+ * freed its index may be handed to a new node, so an index held past the last
+ * reference names something else.
+ *
+ * Ownership: a node lives while its reference count is above zero. Each
+ * handle held outside the arena (a Python Value) owns one reference, and each
+ * child node owns one per parent link (a*a owns two of a). When the count
+ * reaches zero the node is freed and its parents released, iteratively.
+ *
+ * Errors: functions return PG_OK (0) or a negative pg_status; those returning
+ * int64_t return a non-negative result (a node index, a count) on success.
+ * A failed call changes nothing. Nothing here aborts.
+ *
+ * Threads: the arena is not locked. Callers serialise calls into it; pygrad's
+ * Python facade does so by keeping the GIL held during every call.
+ *
+ * build_ffi.py hands this file to cffi's cdef with its preprocessor lines
+ * removed, so each declaration below exists once and is documented here.
+ */
+#ifndef PYGRAD_H
+#define PYGRAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Status codes: 0 for success, negative for failure. */
+enum pg_status {
+    PG_OK = 0,
+    PG_ENOMEM = -1, /* an allocation failed; every existing node is intact */
+    PG_EFULL = -2,  /* the arena holds as many nodes as its index can name */
+    PG_EINDEX = -3, /* an index does not name a live node */
+    PG_EARG = -4    /* an op code or another argument is out of range */
+};
+
+/* Operation codes. Binary ops have two parents, unary ops one, leaves none.
+ * Each op's forward and backward rule live side by side in ops.c. */
+enum pg_op {
+    PG_LEAF = 0,
+    PG_ADD, PG_SUB, PG_MUL, PG_DIV, PG_POW,           /* binary: x op y */
+    PG_POWK,                                          /* x ** k, k kept in the node */
+    PG_NEG, PG_RELU, PG_TANH, PG_SIGMOID, PG_EXP,     /* unary */
+    PG_LOG, PG_SQRT, PG_ABS, PG_SIN, PG_COS,
+    PG_NOPS
+};
+
+/* Arena figures for tests and benchmarks. */
+typedef struct pg_stats {
+    uint64_t live_nodes;    /* nodes with a reference count above zero */
+    uint64_t capacity;      /* node slots allocated */
+    uint64_t bytes;         /* heap bytes held by the arena, all tables included */
+    uint64_t cached_orders; /* roots whose topological order is kept */
+    uint64_t order_bytes;   /* bytes of those kept orders */
+} pg_stats;
+
+/* ---- Building nodes: each returns the new node's index, or a negative
+ * status. The caller owns one reference to the result. While the calling
+ * thread's grad mode is off (pg_grad_mode), the result is a leaf holding the
+ * computed value and the operands are not referenced. */
+
+/* A leaf holding data. */
+int64_t pg_leaf(double data);
+/* op(x) for a unary op (PG_NEG .. PG_COS). */
+int64_t pg_unary(uint8_t op, uint32_t x);
+/* x ** k for a constant exponent k. */
+int64_t pg_powk(uint32_t x, double k);
+/* x op y for a binary op (PG_ADD .. PG_POW). */
+int64_t pg_binary(uint8_t op, uint32_t x, uint32_t y);
+/* x op k (k_left == 0) or k op x (k_left != 0): the number k becomes a new
+ * leaf operand, as if it had been wrapped in a Value first. */
+int64_t pg_binary_k(uint8_t op, uint32_t x, double k, int k_left);
+
+/* ---- References. */
+
+/* Takes one more reference to node i. */
+int pg_retain(uint32_t i);
+/* Drops one reference to node i; at zero, frees it and releases its parents. */
+int pg_release(uint32_t i);
+
+/* ---- Reading and writing nodes. Getters return NaN (pg_data, pg_grad,
+ * pg_const), a negative status (pg_op, pg_parent) or NULL (pg_label) when i
+ * does not name a live node. */
+
+double pg_data(uint32_t i);
+double pg_grad(uint32_t i);
+int pg_set_data(uint32_t i, double data);
+int pg_set_grad(uint32_t i, double grad);
+/* The node's pg_op code. */
+int pg_op(uint32_t i);
+/* The constant of a PG_POWK node (its exponent); 0 for other ops. */
+double pg_const(uint32_t i);
+/* Parent number k (0 or 1) of node i, or PG_EARG where the op has fewer. */
+int64_t pg_parent(uint32_t i, int k);
+/* Copies s (UTF-8, NUL-terminated) as node i's label; NULL or "" clears it. */
+int pg_set_label(uint32_t i, const char *s);
+/* Node i's label, owned by the arena and valid until the label changes or
+ * the node is freed; NULL when it has none. */
+const char *pg_label(uint32_t i);
+/* Sets data[k] on leaves idx[k], for k < n. Checks every index first and
+ * changes nothing unless all name live leaves. */
+int pg_set_data_many(const uint32_t *idx, const double *data, size_t n);
+
+/* ---- Graphs. */
+
+/* The nodes that root depends on, root included, root first and every node
+ * before its parents (reverse topological order). The order is computed once
+ * per root and kept until the root is freed; *out points into that kept copy.
+ * Returns the number of nodes. */
+int64_t pg_order(uint32_t root, const uint32_t **out);
+/* Reverse-mode pass from root: grads of the non-leaf nodes under root are
+ * reset to 0, root's grad gets seed added, and every node's grad then gets
+ * the sum of its contributions. Leaves accumulate across calls. */
+int pg_backward(uint32_t root, double seed);
+/* Replay: recomputes the data of every non-leaf node under root, parents
+ * first, from the leaves' current data with the same rules as building. */
+int pg_forward(uint32_t root);
+
+/* ---- Modes and figures. */
+
+/* Sets whether the calling thread records graphs (enabled != 0) and returns
+ * the previous setting. Each thread starts enabled. */
+int pg_grad_mode(int enabled);
+/* Fills *out with the arena's figures. */
+void pg_get_stats(pg_stats *out);
+
+/* ---- Testing hooks. */
+
+/* Makes the n-th allocation from now fail (n == 0: none fails). */
+void pg_test_fail_alloc(uint32_t n);
+/* Caps the number of node slots (0 restores the 32-bit index limit), so that
+ * the PG_EFULL path can be reached without billions of nodes. */
+void pg_test_node_limit(uint32_t n);
+
+#endif /* PYGRAD_H */

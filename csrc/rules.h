@@ -1,0 +1,115 @@
+/* rules.h: every operation's rules, one row each: its forward value and the
+ * gradient it passes back to each operand. Building a node (ops.c), replay
+ * and backpropagation (graph.c) all apply these and nothing else. Numbers
+ * follow IEEE float64 throughout: log(0) is -inf, 1/0 is inf, log(-1) is
+ * nan, and nothing traps. */
+#ifndef PYGRAD_RULES_H
+#define PYGRAD_RULES_H
+
+#include <math.h>
+
+#include "arena.h"
+
+/* The rules are applied once per node in tight loops: inline them always. */
+#if defined(__GNUC__)
+#define PG_HOT static inline __attribute__((always_inline))
+#else
+#define PG_HOT static inline
+#endif
+
+static inline double sgn(double x)
+{
+    return x > 0 ? 1.0 : x < 0 ? -1.0 : x == 0 ? 0.0 : x;
+}
+
+/* The rules. In each row: the op; its value `out` from the operands x, y and
+ * the node's constant k; and the contribution to each operand's gradient from
+ * g, the gradient of out. Edge cases follow PyTorch: relu passes the gradient
+ * where out > 0; x ** 0 has gradient 0; d(x ** y)/dy is 0 where x == 0 and
+ * y >= 0. */
+#define PG_BINARY_RULES(R)                                                       \
+    /* op         out =           d/dx:                         d/dy:         */ \
+    R(PG_ADD,     x + y,          g,                            g)               \
+    R(PG_SUB,     x - y,          g,                            -g)              \
+    R(PG_MUL,     x * y,          g * y,                        g * x)           \
+    R(PG_DIV,     x / y,          g / y,                        -g * out / y)    \
+    R(PG_POW,     pow(x, y),      y == 0 ? 0.0 : g * y * pow(x, y - 1),          \
+                                  x == 0 && y >= 0 ? 0.0 : g * out * log(x))
+
+#define PG_UNARY_RULES(R)                                                        \
+    /* op         out =                     d/dx:                           */   \
+    R(PG_POWK,    pow(x, k),                k == 0 ? 0.0 : g * k * pow(x, k - 1)) \
+    R(PG_NEG,     -x,                       -g)                                  \
+    R(PG_RELU,    x <= 0 ? 0.0 : x,         out <= 0 ? 0.0 : g)                  \
+    R(PG_TANH,    tanh(x),                  g * (1 - out * out))                 \
+    R(PG_SIGMOID, 1 / (1 + exp(-x)),        g * out * (1 - out))                 \
+    R(PG_EXP,     exp(x),                   g * out)                             \
+    R(PG_LOG,     log(x),                   g / x)                               \
+    R(PG_SQRT,    sqrt(x),                  g / (2 * out))                       \
+    R(PG_ABS,     fabs(x),                  g * sgn(x))                          \
+    R(PG_SIN,     sin(x),                   g * cos(x))                          \
+    R(PG_COS,     cos(x),                   -g * sin(x))
+
+/* Node n's value from its parents' data: the rules' `out =` column. */
+PG_HOT double forward_rule(const pg_node *nodes, const pg_node *n)
+{
+    double k = n->k;
+    (void)k;
+    switch (n->op) {
+#define R(OP, OUT, DX, DY)                         \
+    case OP: {                                     \
+        double x = nodes[n->parent[0]].data;       \
+        double y = nodes[n->parent[1]].data;       \
+        return OUT;                                \
+    }
+        PG_BINARY_RULES(R)
+#undef R
+#define R(OP, OUT, DX)                             \
+    case OP: {                                     \
+        double x = nodes[n->parent[0]].data;       \
+        return OUT;                                \
+    }
+        PG_UNARY_RULES(R)
+#undef R
+    default:
+        return n->data; /* a leaf keeps its data */
+    }
+}
+
+/* Adds node n's contributions to its parents' gradients: the d/dx, d/dy
+ * columns. */
+PG_HOT void backward_rule(pg_node *nodes, const pg_node *n)
+{
+    double g = n->grad, out = n->data, k = n->k;
+    (void)out;
+    (void)k;
+    switch (n->op) {
+#define R(OP, OUT, DX, DY)                         \
+    case OP: {                                     \
+        pg_node *px = &nodes[n->parent[0]];        \
+        pg_node *py = &nodes[n->parent[1]];        \
+        double x = px->data, y = py->data;         \
+        (void)x;                                   \
+        (void)y;                                   \
+        px->grad += DX;                            \
+        py->grad += DY;                            \
+        break;                                     \
+    }
+        PG_BINARY_RULES(R)
+#undef R
+#define R(OP, OUT, DX)                             \
+    case OP: {                                     \
+        pg_node *px = &nodes[n->parent[0]];        \
+        double x = px->data;                       \
+        (void)x;                                   \
+        px->grad += DX;                            \
+        break;                                     \
+    }
+        PG_UNARY_RULES(R)
+#undef R
+    default:
+        break; /* a leaf has no parents */
+    }
+}
+
+#endif /* PYGRAD_RULES_H */

@@ -1,0 +1,12 @@
+"""pygrad: scalar reverse-mode autograd with a compiled C core.
+
+    from pygrad import Value
+    a, b = Value(2.0), Value(-3.0)
+    y = (a * b + 10).tanh()
+    y.backward()
+    a.grad, b.grad
+"""
+from .value import Value, no_grad, stats
+
+__all__ = ["Value", "no_grad", "stats"]
+__version__ = "0.1.0"
