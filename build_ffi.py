@@ -17,7 +17,7 @@ SOURCES = ["csrc/arena.c", "csrc/graph.c", "csrc/ops.c"]
 # Placed by cffi after Python.h and before its call wrappers. The wrappers
 # release the GIL around each call and save errno through cffi's export
 # table; pygrad keeps the GIL held instead (that is what serialises threads
-# in the arena, and it saves about 50 ns a call: benchmarks/gil_choice.py)
+# in the arena, and it saves 40 to 70 ns a call: benchmarks/gil_choice.py)
 # and never reads ffi.errno.
 PREAMBLE = """
 #include "pygrad.h"

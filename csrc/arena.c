@@ -21,10 +21,10 @@ void *pg_realloc(void *p, size_t n)
 
 int pg_reserve(uint32_t n)
 {
-    uint64_t have = (uint64_t)pg_A.nfree + (pg_A.cap - pg_A.used);
-    if (have >= n)
+    if ((uint64_t)pg_A.nfree + (pg_A.cap - pg_A.used) >= n)
         return PG_OK;
-    uint64_t need = (uint64_t)pg_A.used + (n - have);
+    /* slots in use or on the free list, plus those the free list can't give */
+    uint64_t need = (uint64_t)pg_A.used + (n - pg_A.nfree);
     if (need > pg_A.limit)
         return PG_EFULL;
     uint64_t cap = pg_A.cap ? pg_A.cap : 1024;
@@ -127,6 +127,42 @@ int pg_retain(uint32_t i)
     return PG_OK;
 }
 
+/* Arenas up to this many slots (12.6 MB) are never shrunk, so that a loop
+ * that builds and drops graphs of up to this size does not regrow each time. */
+#define TRIM_FLOOR (1u << 18)
+
+/* Gives memory back after a large release: drops free slots off the top of
+ * the arena, relinks the free list in index order so that new nodes fill the
+ * low slots first, and shrinks the block to the next power of two at or above
+ * TRIM_FLOOR. Indices of live nodes do not change. Costs one scan of the
+ * slots in use, paid for by the more than used / 2 frees since the last trim. */
+static void trim(void)
+{
+    pg_node *nodes = pg_A.nodes;
+    pg_A.freed_since_trim = 0;
+    while (pg_A.used > 0 && nodes[pg_A.used - 1].op == PG_FREE)
+        pg_A.used--;
+    pg_A.free_head = PG_NIL;
+    pg_A.nfree = 0;
+    for (uint32_t i = pg_A.used; i-- > 0;) {
+        if (nodes[i].op == PG_FREE) {
+            nodes[i].aux = pg_A.free_head;
+            pg_A.free_head = i;
+            pg_A.nfree++;
+        }
+    }
+    uint64_t cap = TRIM_FLOOR;
+    while (cap < pg_A.used)
+        cap *= 2;
+    if (cap < pg_A.cap) {
+        pg_node *smaller = realloc(nodes, (size_t)cap * sizeof(pg_node));
+        if (smaller) { /* on failure the larger block serves as well */
+            pg_A.nodes = smaller;
+            pg_A.cap = (uint32_t)cap;
+        }
+    }
+}
+
 int pg_release(uint32_t i)
 {
     if (!pg_live(i))
@@ -137,7 +173,7 @@ int pg_release(uint32_t i)
     /* Nodes whose count reached zero wait on a pending list threaded through
      * aux; each one freed releases its parents, which may join the list. A
      * chain of any length is freed in this one loop, without recursion. */
-    uint32_t pending = i;
+    uint32_t pending = i, freed = 0;
     nodes[i].aux = PG_NIL;
     while (pending != PG_NIL) {
         uint32_t j = pending;
@@ -155,7 +191,11 @@ int pg_release(uint32_t i)
         n->aux = pg_A.free_head;
         pg_A.free_head = j;
         pg_A.nfree++;
+        freed++;
     }
+    pg_A.freed_since_trim += freed;
+    if (pg_A.cap > TRIM_FLOOR && pg_A.freed_since_trim > pg_A.used / 2)
+        trim();
     return PG_OK;
 }
 

@@ -39,6 +39,7 @@ typedef struct pg_arena {
     uint32_t cap, used;
     uint32_t free_head;  /* first free slot, or PG_NIL; LIFO for locality */
     uint32_t nfree;      /* length of the free list */
+    uint32_t freed_since_trim; /* frees since arena.c's trim last ran */
     uint32_t limit;      /* most slots allowed (pg_test_node_limit) */
     pg_ext *ext;         /* ext_cap entries; [0, ext_used) handed out */
     uint32_t ext_cap, ext_used, ext_free;

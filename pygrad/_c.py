@@ -1,8 +1,41 @@
 """The compiled core as the package sees it, and the one place where its
 negative status codes become Python exceptions."""
-from ._core import ffi, lib
+import importlib.machinery
+import importlib.util
+import os
+import sys
 
 __all__ = ["ffi", "lib", "check", "raise_status"]
+
+
+def _installed_core():
+    """The compiled core of an installed pygrad.
+
+    Run from a source checkout (`python -m pygrad` in the repository), this
+    package is the source folder, which has no compiled core unless it was
+    built in place; `pip install .` put one beside the installed copy."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for entry in sys.path:
+        folder = os.path.join(os.path.abspath(entry or os.curdir), "pygrad")
+        if folder == here:
+            continue
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = os.path.join(folder, "_core" + suffix)
+            if os.path.isfile(path):
+                spec = importlib.util.spec_from_file_location(__package__ + "._core", path)
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                sys.modules[spec.name] = module
+                return module
+    raise ImportError("pygrad's C core is not built: run `pip install .` in the "
+                      "repository (or `python build_ffi.py` there to build it in place)")
+
+
+try:
+    from ._core import ffi, lib
+except ImportError:
+    _core = _installed_core()
+    ffi, lib = _core.ffi, _core.lib
 
 _MESSAGES = {
     lib.PG_ENOMEM: (MemoryError, "pygrad's node arena could not allocate memory; "

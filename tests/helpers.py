@@ -1,0 +1,29 @@
+"""Oracles and small helpers shared by the tests."""
+import gc
+import math
+
+import pygrad
+
+
+def central_difference(f, xs, h=1e-6):
+    """The gradient of f at the point xs by central differences in float64."""
+    grads = []
+    for k in range(len(xs)):
+        up, down = list(xs), list(xs)
+        up[k] += h
+        down[k] -= h
+        grads.append((f(*up) - f(*down)) / (2 * h))
+    return grads
+
+
+def close(a, b, rel=1e-6, abs_=1e-9):
+    """Equal as floats, NaN equal to NaN, infinities by sign."""
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return math.isclose(a, b, rel_tol=rel, abs_tol=abs_)
+
+
+def live_now():
+    """The arena's live-node count after a full garbage collection."""
+    gc.collect()
+    return pygrad.stats()["live_nodes"]

@@ -1,0 +1,156 @@
+"""Node lifetime and memory: live counts return to the baseline, deep graphs
+neither recurse nor leak, kept orders are released with their roots."""
+import gc
+import sys
+
+import pygrad
+from pygrad import Value
+from helpers import live_now
+
+
+def test_leaf_lives_while_referenced(live):
+    a = Value(1.0)
+    assert live_now() == live + 1
+    b = a
+    del a
+    assert live_now() == live + 1
+    del b
+    assert live_now() == live
+
+
+def test_interior_nodes_live_while_a_child_does(live):
+    a, b = Value(2.0), Value(3.0)
+    c = (a * b + 1).tanh()  # a, b, a*b, the constant 1, +, tanh
+    assert live_now() == live + 6
+    del a, b
+    assert live_now() == live + 6  # still parents of c
+    kids = c.children
+    assert live_now() == live + 6  # handles of existing nodes make none
+    del c
+    assert live_now() == live + 5  # the + node and all under it stay with kids
+    del kids
+    assert live_now() == live
+
+
+def test_dropped_graph_returns_to_baseline(live):
+    xs = [Value(float(i)) for i in range(100)]
+    total = sum((x * x).relu() for x in xs)
+    total.backward()
+    assert live_now() > live + 300
+    del total, xs
+    assert live_now() == live
+    assert pygrad.stats()["cached_orders"] == 0
+
+
+def test_many_training_iterations_do_not_grow_the_arena(live):
+    w, b = Value(0.1), Value(0.0)
+    data = [(x / 10, 3 * x / 10 + 1) for x in range(-10, 11)]
+
+    def step():
+        loss = sum(((w * x + b) - y) ** 2 for x, y in data) / len(data)
+        loss.backward()
+        for p in (w, b):
+            p.data -= 0.1 * p.grad
+            p.grad = 0
+        return loss.data
+
+    first = step()
+    after_one = live_now()
+    capacity = pygrad.stats()["capacity"]
+    for _ in range(300):
+        last = step()
+    assert live_now() == after_one == live + 2
+    assert pygrad.stats()["capacity"] == capacity
+    assert last < first / 100
+    assert abs(w.data - 3.0) < 0.05 and abs(b.data - 1.0) < 0.05
+
+
+def test_million_deep_chain_backward_and_replay(live):
+    a, b = Value(0.5), Value(0.1)
+    x = Value(1.0)
+    for _ in range(1_000_000):
+        x = x * a + b
+    assert live_now() == live + 2 + 2 * 1_000_000 + 1
+    assert abs(x.data - 0.2) < 1e-12  # the fixed point of x -> x/2 + 0.1
+    x.backward()
+    assert abs(b.grad - 2.0) < 1e-12  # 1 + 1/2 + 1/4 + ...
+    a.data = 0.25
+    assert abs(x.forward() - 0.1 / 0.75) < 1e-12
+    assert sys.getrecursionlimit() < 1_000_000  # no Python recursion was needed
+    del x
+    gc.collect()
+    assert live_now() == live + 2
+
+
+def test_dropping_ten_million_chain_does_not_recurse(live):
+    x = Value(0.0)
+    one = Value(1.0)
+    for _ in range(10_000_000):
+        x = x + one
+    assert x.data == 10_000_000.0
+    assert live_now() == live + 10_000_002
+    del x  # frees ten million nodes in one C loop
+    assert live_now() == live + 1
+    del one
+    assert live_now() == live
+
+
+MEMORY_PROBE = """
+import gc, json, os, pygrad
+from pygrad import Value
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+gc.collect()
+before = rss()
+one, x = Value(1.0), Value(0.0)
+for _ in range(1_000_000):
+    x = x + one
+x.backward()  # keeps a 4-byte-a-node order with x
+gc.collect()
+grown = rss() - before
+s = pygrad.stats()
+del x, one
+after = pygrad.stats()
+print(json.dumps({"rss": grown, "stats": s, "after": after}))
+"""
+
+
+def test_memory_per_live_node_within_budget():
+    # A fresh interpreter, so that memory freed by earlier tests does not count.
+    import json
+    import subprocess
+    out = subprocess.run([sys.executable, "-c", MEMORY_PROBE], check=True,
+                         capture_output=True, text=True).stdout
+    m = json.loads(out)
+    nodes = m["stats"]["live_nodes"]
+    assert nodes == 1_000_002
+    assert m["stats"]["bytes"] / nodes <= 64      # the arena's own account
+    assert m["rss"] / nodes <= 64                 # resident memory, all in
+    assert m["stats"]["order_bytes"] == 4 * nodes
+    assert m["after"]["live_nodes"] == 0 and m["after"]["order_bytes"] == 0
+    assert m["after"]["capacity"] <= 1 << 18      # the arena gave its slots back
+
+
+def test_dropped_big_graph_gives_memory_back(live):
+    x = Value(0.0)
+    for _ in range(300_000):
+        x = x + 1.0
+    big = pygrad.stats()["capacity"]
+    assert big >= 600_000
+    del x
+    assert live_now() == live
+    assert pygrad.stats()["capacity"] < big
+
+
+def test_freed_slots_are_reused(live):
+    keep = [Value(float(i)) for i in range(5000)]
+    tmp = [k * 2 for k in keep]
+    del tmp
+    capacity = pygrad.stats()["capacity"]
+    for _ in range(20):
+        tmp = [k * 2 for k in keep]
+        del tmp
+    assert pygrad.stats()["capacity"] == capacity
+    del keep
+    assert live_now() == live
