@@ -7,6 +7,7 @@
     a.grad, b.grad
 """
 from .value import Value, no_grad, stats
+from .export import draw_dot, graph, render
 
-__all__ = ["Value", "no_grad", "stats"]
+__all__ = ["Value", "no_grad", "stats", "draw_dot", "graph", "render"]
 __version__ = "0.1.0"

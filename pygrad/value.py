@@ -48,6 +48,15 @@ def _label_bytes(label):
     return label.encode()
 
 
+def op_name(i):
+    """The name of node i's operation, as micrograd shows it."""
+    code = lib.pg_op(i)
+    if code == lib.PG_POWK:
+        k = lib.pg_const(i)
+        return f"**{int(k) if k.is_integer() and abs(k) < 1e15 else k}"
+    return _OP_NAMES[code]
+
+
 def _handle(i):
     """A new Value for live node i, taking a reference to it."""
     check(lib.pg_retain(i))
@@ -174,11 +183,7 @@ class Value:
     @property
     def op(self):
         """The operation that made this value: "" for a leaf, else "+", "*", "**3", "tanh"..."""
-        code = lib.pg_op(self._i)
-        if code == lib.PG_POWK:
-            k = lib.pg_const(self._i)
-            return f"**{int(k) if k.is_integer() and abs(k) < 1e15 else k}"
-        return _OP_NAMES[code]
+        return op_name(self._i)
 
     @property
     def children(self):
@@ -268,6 +273,11 @@ class Value:
         if type(grad) is not float:
             grad = _real(grad, "backward() grad")
         check(lib.pg_backward(self._i, grad))
+
+    def draw_dot(self, **options):
+        """A graphviz drawing of the graph under this value: see pygrad.draw_dot."""
+        from .export import draw_dot
+        return draw_dot(self, **options)
 
     def forward(self):
         """Recomputes every node under this one from the leaves' current data,
