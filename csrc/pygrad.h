@@ -118,6 +118,28 @@ int pg_backward(uint32_t root, double seed);
  * first, from the leaves' current data with the same rules as building. */
 int pg_forward(uint32_t root);
 
+/* ---- Optimizers: state held in C, one call per step over all parameters,
+ * with PyTorch's update rules. An optimizer holds a reference to each of its
+ * parameters until pg_optim_free. */
+
+typedef struct pg_optim pg_optim;
+
+/* A new optimizer over the n nodes params (no index twice) into *out. */
+int pg_optim_new(const uint32_t *params, size_t n, pg_optim **out);
+/* Releases the parameters and frees o. */
+void pg_optim_free(pg_optim *o);
+/* Sets every parameter's grad to 0. */
+void pg_optim_zero_grad(pg_optim *o);
+/* SGD: g = grad + weight_decay * p; with momentum, buf = g on the first
+ * step and momentum * buf + g after, and g = buf; then p -= lr * g. */
+void pg_sgd_step(pg_optim *o, double lr, double momentum, double weight_decay);
+/* Adam (L2 weight decay, bias-corrected, eps added after the square root):
+ * g = grad + weight_decay * p; m += (1 - beta1) * (g - m);
+ * v = beta2 * v + (1 - beta2) * g * g; t += 1;
+ * p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps). */
+void pg_adam_step(pg_optim *o, double lr, double beta1, double beta2, double eps,
+                  double weight_decay);
+
 /* ---- Modes and figures. */
 
 /* Sets whether the calling thread records graphs (enabled != 0) and returns

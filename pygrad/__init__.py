@@ -6,8 +6,10 @@
     y.backward()
     a.grad, b.grad
 """
-from .value import Value, no_grad, stats
+from .value import Value, Leaves, no_grad, stats
 from .export import draw_dot, graph, render
+from . import datasets, nn, optim
 
-__all__ = ["Value", "no_grad", "stats", "draw_dot", "graph", "render"]
+__all__ = ["Value", "Leaves", "no_grad", "stats", "draw_dot", "graph", "render",
+           "datasets", "nn", "optim"]
 __version__ = "0.1.0"

@@ -1,26 +1,176 @@
-"""The `python -m pygrad` subcommands."""
+"""The `python -m pygrad` command line."""
 import argparse
+import os
+import random
+import shutil
+import sys
+import time
 
-from .value import Value
+from .datasets import make_moons
+from .nn import MLP, Neuron
+from .optim import SGD
+from .value import Leaves, Value
 
 
-def worked_example():
-    """The classic worked example: values and gradients of L = (a*b + c) * f."""
-    a, b, c, f = Value(2.0, "a"), Value(-3.0, "b"), Value(10.0, "c"), Value(-2.0, "f")
-    e = a * b
-    d = e + c
-    L = d * f
-    L.backward()
-    print(f"L = {L.data}")
-    for v in (a, b, c, f):
-        print(f"dL/d{v.label} = {v.grad}")
+def moons_training(steps=100, seed=1337, lr=1.0, rebuild=False, log=print):
+    """Trains MLP(2, [16, 16, 1]) on 100 two-moons points with micrograd's
+    demo loss: mean(relu(1 - y * score)) + 1e-4 * sum(p * p), and SGD whose
+    learning rate falls linearly from lr to lr / 10.
+
+    The graph over the whole batch is built once and replayed each step
+    (loss.forward(), loss.backward(), opt.step(): three calls into C), or
+    rebuilt from Python each step when rebuild is True, as micrograd does.
+    Returns (model, X, y, final accuracy, seconds per step)."""
+    random.seed(seed)
+    X, y = make_moons(100, noise=0.1, seed=seed)
+    model = MLP(2, [16, 16, 1])
+    params = model.parameters()
+    opt = SGD(params, lr=lr)
+
+    def build():
+        scores = [model(x) for x in X]
+        losses = [(1 - yi * si).relu() for yi, si in zip(y, scores)]
+        data_loss = sum(losses) * (1.0 / len(losses))
+        reg_loss = 1e-4 * sum(p * p for p in params)
+        return data_loss + reg_loss, scores
+
+    def accuracy(scores):
+        return sum((yi > 0) == (si.data > 0) for yi, si in zip(y, scores)) / len(y)
+
+    log(f"training MLP(2, [16, 16, 1]) ({len(params)} parameters) on {len(X)} points, "
+        f"{'rebuilding the graph' if rebuild else 'replaying one graph'} each step")
+    loss, scores = build()
+    start = time.perf_counter()
+    for k in range(steps):
+        if k > 0:
+            if rebuild:
+                loss, scores = build()
+            else:
+                loss.forward()
+        opt.zero_grad()
+        loss.backward()
+        opt.lr = lr * (1.0 - 0.9 * k / steps)
+        opt.step()
+        if k % 10 == 0 or k == steps - 1:
+            log(f"step {k:4d}  loss {loss.data:.4f}  accuracy {accuracy(scores):.0%}")
+    per_step = (time.perf_counter() - start) / steps
+    loss.forward()
+    return model, X, y, accuracy(scores), per_step
+
+
+def plot_boundary(model, X, y, path, size=80):
+    """Writes the model's decision boundary over the points as a PNG. The
+    grid is scored by replaying one graph over two input leaves."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    u, v = Value(0.0), Value(0.0)
+    score = model([u, v])
+    inputs = Leaves([u, v])
+    xs = [min(p[0] for p in X) - 0.5 + k * (max(p[0] for p in X) - min(p[0] for p in X) + 1) / (size - 1)
+          for k in range(size)]
+    ys = [min(p[1] for p in X) - 0.5 + k * (max(p[1] for p in X) - min(p[1] for p in X) + 1) / (size - 1)
+          for k in range(size)]
+    grid = []
+    for b in ys:
+        row = []
+        for a in xs:
+            inputs.set([a, b])
+            row.append(1.0 if score.forward() > 0 else 0.0)
+        grid.append(row)
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.contourf(xs, ys, grid, levels=[-0.5, 0.5, 1.5], colors=["#f4c7a1", "#a9c8ec"], alpha=0.8)
+    ax.scatter([p[0] for p in X], [p[1] for p in X], c=["#c0392b" if t < 0 else "#1f5fa8" for t in y],
+               s=22, edgecolors="black", linewidths=0.5)
+    ax.set_title("pygrad: MLP(2, [16, 16, 1]) on two moons")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def draw_neuron(path):
+    """Draws one tanh neuron's graph, with its gradients, as an SVG."""
+    from .export import render
+    random.seed(0)
+    n = Neuron(2, activation="tanh")
+    for k, w in enumerate(n.w):
+        w.label = f"w{k}"
+    n.b.label = "b"
+    out = n([Value(2.0, "x0"), Value(-1.0, "x1")])
+    out.label = "out"
+    out.backward()
+    render(out, path)
+
+
+def demo(args):
+    model, X, y, acc, per_step = moons_training(args.steps, args.seed, args.lr, args.rebuild)
+    print(f"final accuracy {acc:.0%} after {args.steps} steps; "
+          f"{per_step * 1e3:.2f} ms per step ({'rebuilt' if args.rebuild else 'replayed'} graph)")
+    os.makedirs(args.out, exist_ok=True)
+    if args.no_plot:
+        return 0
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print('matplotlib is not installed (pip install "pygrad[demo]"): '
+              "no decision-boundary picture")
+    else:
+        path = os.path.join(args.out, "moons.png")
+        plot_boundary(model, X, y, path)
+        print(f"wrote {path}")
+    if shutil.which("dot") is None:
+        print("Graphviz's dot is not installed (apt-get install graphviz): no neuron drawing")
+    else:
+        path = os.path.join(args.out, "neuron.svg")
+        draw_neuron(path)
+        print(f"wrote {path}")
+    return 0
+
+
+def _positive_int(text):
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
+    return n
+
+
+def _positive_float(text):
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not x > 0 or x == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, not {text}")
+    return x
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m pygrad", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="run the worked example")
+    parser = argparse.ArgumentParser(
+        prog="python -m pygrad",
+        description="pygrad: scalar reverse-mode autograd with a compiled C core.")
+    sub = parser.add_subparsers(dest="command", metavar="command", required=True)
+    d = sub.add_parser("demo", help="train a small MLP on two moons and draw what it learned",
+                       description="Trains MLP(2, [16, 16, 1]) on 100 two-moons points as "
+                                   "micrograd's demo does, then writes moons.png (the decision "
+                                   "boundary; needs matplotlib) and neuron.svg (one neuron's "
+                                   "graph; needs Graphviz's dot) into --out.")
+    d.add_argument("--steps", type=_positive_int, default=100, help="training steps (default 100)")
+    d.add_argument("--seed", type=int, default=1337, help="seed for data and weights (default 1337)")
+    d.add_argument("--lr", type=_positive_float, default=1.0,
+                   help="initial learning rate, falling linearly to a tenth (default 1.0)")
+    d.add_argument("--out", default=".", help="folder for the pictures (default: here)")
+    d.add_argument("--no-plot", action="store_true", help="write no pictures")
+    d.add_argument("--rebuild", action="store_true",
+                   help="rebuild the graph from Python each step instead of replaying it")
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        worked_example()
-    return 0
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        parser.error(f"--out {args.out!r} exists and is not a folder")
+    return demo(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

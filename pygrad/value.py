@@ -11,7 +11,7 @@ from contextlib import ContextDecorator
 
 from ._c import ffi, lib, check, raise_status
 
-__all__ = ["Value", "no_grad", "stats"]
+__all__ = ["Value", "Leaves", "no_grad", "stats"]
 
 _new = object.__new__
 _leaf = lib.pg_leaf
@@ -291,6 +291,49 @@ def _restore(data, grad, label):
     v = Value(data, label)
     v.grad = grad
     return v
+
+
+class Leaves:
+    """A fixed list of leaves whose data is set in one call, for feeding a
+    new batch to a graph before forward()."""
+
+    def __init__(self, values):
+        values = list(values)
+        for v in values:
+            if not isinstance(v, Value):
+                raise TypeError(f"Leaves takes Values, not {type(v).__name__}")
+            if lib.pg_op(v._i) != lib.PG_LEAF:
+                raise ValueError(f"Leaves takes leaves only; {v!r} is the result of {v.op!r}")
+        self.values = values  # keeps the nodes alive while their indices are held
+        self._idx = ffi.new("uint32_t[]", [v._i for v in values])
+
+    def __len__(self):
+        return len(self.values)
+
+    def set(self, data):
+        """Sets each leaf's data from data: a sequence of real numbers, or any
+        buffer of float64 (array.array("d"), a NumPy float64 array) read in place."""
+        n = len(self.values)
+        if isinstance(data, (list, tuple)):
+            if len(data) != n:
+                raise ValueError(f"got {len(data)} numbers for {n} leaves")
+            try:
+                buf = ffi.new("double[]", data)
+            except TypeError:
+                bad = next(x for x in data if not isinstance(x, numbers.Real))
+                raise TypeError(f"leaf data must be real numbers, not {type(bad).__name__}") from None
+        else:
+            try:
+                view = memoryview(data)
+            except TypeError:
+                raise TypeError(f"data must be a sequence of numbers or a float64 buffer, "
+                                f"not {type(data).__name__}") from None
+            if view.format not in ("d", "<d", "=d") or not view.c_contiguous:
+                raise TypeError(f"a data buffer must be contiguous float64, not format {view.format!r}")
+            if view.nbytes != 8 * n:
+                raise ValueError(f"got {view.nbytes // 8} numbers for {n} leaves")
+            buf = ffi.from_buffer("double[]", view)
+        check(lib.pg_set_data_many(self._idx, buf, n))
 
 
 class no_grad(ContextDecorator):

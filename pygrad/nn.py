@@ -1,0 +1,100 @@
+"""A small neural-network library in micrograd's shape: Neuron, Layer, MLP.
+
+Weights start uniform in [-1, 1) from Python's `random` module, so
+`random.seed(n)` makes a model repeatable. Models pickle and deep-copy as
+independent copies with the same parameters:
+
+    pickle.dump(model, open("model.pkl", "wb"))      # save
+    model = pickle.load(open("model.pkl", "rb"))     # load
+"""
+import random
+
+from .value import Value
+
+__all__ = ["Module", "Neuron", "Layer", "MLP"]
+
+# The activations a neuron may apply, by name.
+ACTIVATIONS = {"relu": Value.relu, "tanh": Value.tanh, "sigmoid": Value.sigmoid}
+
+
+class Module:
+    """Anything with parameters."""
+
+    def parameters(self):
+        return []
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad = 0.0
+
+
+class Neuron(Module):
+    """activation(w . x + b), or w . x + b when nonlin is False."""
+
+    def __init__(self, nin, nonlin=True, activation="relu"):
+        if type(nin) is not int or nin < 1:
+            raise ValueError(f"nin must be a positive int, not {nin!r}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, not {activation!r}")
+        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
+        self.b = Value(0.0)
+        self.nonlin = nonlin
+        self.activation = activation
+
+    def __call__(self, x):
+        if len(x) != len(self.w):
+            raise ValueError(f"the neuron takes {len(self.w)} inputs, got {len(x)}")
+        act = self.b
+        for wi, xi in zip(self.w, x):
+            act = act + wi * xi
+        return ACTIVATIONS[self.activation](act) if self.nonlin else act
+
+    def parameters(self):
+        return self.w + [self.b]
+
+    def __repr__(self):
+        kind = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}[self.activation]
+        return f"{kind if self.nonlin else 'Linear'}Neuron({len(self.w)})"
+
+
+class Layer(Module):
+    """nout neurons over the same nin inputs; keyword arguments go to each Neuron."""
+
+    def __init__(self, nin, nout, **kwargs):
+        if type(nout) is not int or nout < 1:
+            raise ValueError(f"nout must be a positive int, not {nout!r}")
+        self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
+
+    def __call__(self, x):
+        out = [n(x) for n in self.neurons]
+        return out[0] if len(out) == 1 else out
+
+    def parameters(self):
+        return [p for n in self.neurons for p in n.parameters()]
+
+    def __repr__(self):
+        return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
+
+
+class MLP(Module):
+    """Layers of sizes nouts after nin inputs; every layer but the last applies
+    the activation. Called on a list of numbers or Values, it returns a Value
+    when the last layer has one output, else a list."""
+
+    def __init__(self, nin, nouts, activation="relu"):
+        sizes = [nin] + list(nouts)
+        self.layers = [Layer(sizes[i], sizes[i + 1], nonlin=i != len(nouts) - 1,
+                             activation=activation) for i in range(len(nouts))]
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+            if isinstance(x, Value):
+                x = [x]
+        return x[0] if len(x) == 1 else x
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def __repr__(self):
+        return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"

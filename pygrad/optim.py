@@ -1,0 +1,80 @@
+"""Optimizers with PyTorch's update rules. Their state lives in C, and step()
+updates every parameter in one call into C."""
+import numbers
+
+from ._c import ffi, lib, check
+from .value import Value
+
+__all__ = ["Optimizer", "SGD", "Adam"]
+
+
+def _hyper(name, x, low=0.0, high=None):
+    """A hyperparameter as a float within [low, high), or ValueError naming it."""
+    if not isinstance(x, numbers.Real) or isinstance(x, bool):
+        raise TypeError(f"{name} must be a real number, not {type(x).__name__}")
+    x = float(x)
+    if not (x >= low and (high is None or x < high)):
+        bound = f"in [{low:g}, {high:g})" if high is not None else f">= {low:g}"
+        raise ValueError(f"{name} must be {bound}, not {x!r}")
+    return x
+
+
+class Optimizer:
+    """What SGD and Adam share: the parameters, held in C, and zero_grad()."""
+
+    def __init__(self, params):
+        params = list(params)
+        for p in params:
+            if not isinstance(p, Value):
+                raise TypeError(f"parameters must be Values, not {type(p).__name__}")
+        if not params:
+            raise ValueError("the optimizer got an empty parameter list")
+        if len({p._i for p in params}) != len(params):
+            raise ValueError("a parameter appears more than once in the list")
+        out = ffi.new("pg_optim **")
+        check(lib.pg_optim_new(ffi.new("uint32_t[]", [p._i for p in params]), len(params), out))
+        self._state = ffi.gc(out[0], lib.pg_optim_free)
+        self.params = params
+
+    @property
+    def lr(self):
+        """The learning rate, which may be changed between steps."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, lr):
+        self._lr = _hyper("lr", lr)
+
+    def zero_grad(self):
+        """Sets every parameter's grad to 0."""
+        lib.pg_optim_zero_grad(self._state)
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum and L2 weight decay."""
+
+    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
+        self.lr = lr
+        self.momentum = _hyper("momentum", momentum)
+        self.weight_decay = _hyper("weight_decay", weight_decay)
+        super().__init__(params)
+
+    def step(self):
+        lib.pg_sgd_step(self._state, self._lr, self.momentum, self.weight_decay)
+
+
+class Adam(Optimizer):
+    """Adam with bias correction and L2 weight decay, as torch.optim.Adam."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        self.lr = lr
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"betas must be a pair of numbers, not {betas!r}")
+        self.betas = (_hyper("betas[0]", betas[0], 0.0, 1.0), _hyper("betas[1]", betas[1], 0.0, 1.0))
+        self.eps = _hyper("eps", eps)
+        self.weight_decay = _hyper("weight_decay", weight_decay)
+        super().__init__(params)
+
+    def step(self):
+        beta1, beta2 = self.betas
+        lib.pg_adam_step(self._state, self._lr, beta1, beta2, self.eps, self.weight_decay)
