@@ -1,0 +1,350 @@
+"""pygrad's benchmarks: pygrad against the pure-Python reference engine (and
+micrograd and PyTorch where installed), side by side, several rounds.
+
+    python benchmarks/run.py            # the full set, a few minutes
+    python benchmarks/run.py --quick    # a reduced set, under a minute
+
+Each engine runs each workload in a fresh process; the engines alternate
+within a round. Printed: median (min-max) per engine and the ratio of each
+engine's median to pygrad's. Written: results.json and, with matplotlib,
+ratios.png, into --out. Workloads:
+
+  chain    x = relu(x*a + b) repeated (3 nodes a step): build, then backward
+  wide     the sum of n products as a balanced tree: build, then backward
+  mlp      one training step of micrograd's demo (MLP 2-16-16-1, 100 moons
+           points, max-margin loss + L2), graph rebuilt each step
+  replay   the same step with pygrad's graph replay (forward(), backward(),
+           step()), against the same step written by hand in C
+  memory   resident bytes per live node over a chain of n nodes
+"""
+import argparse
+import gc
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ENGINES = ["pygrad", "reference", "micrograd", "torch"]
+SIZES = {"full": {"chain": 100_000, "wide": 100_000, "mlp": 3, "replay": 30, "memory": 1_000_000},
+         "quick": {"chain": 20_000, "wide": 20_000, "mlp": 2, "replay": 10, "memory": 200_000}}
+
+
+# ---- Engines, loaded inside a worker process.
+
+def load(engine):
+    """The engine's Value constructor."""
+    if engine == "pygrad":
+        from pygrad import Value
+        return Value
+    if engine == "reference":
+        sys.path.insert(0, HERE)
+        from reference import Value
+        return Value
+    if engine == "micrograd":
+        from micrograd.engine import Value
+        sys.setrecursionlimit(10_000_000)  # its topological sort recurses
+        return Value
+    if engine == "torch":
+        import torch
+        torch.set_num_threads(1)
+
+        def Value(x):
+            return torch.tensor(float(x), dtype=torch.float64, requires_grad=True)
+        return Value
+    raise ValueError(engine)
+
+
+def available(engine):
+    """Whether the engine can be imported here, without importing it."""
+    import importlib.util
+    if engine in ("pygrad", "reference"):
+        return True
+    return importlib.util.find_spec(engine) is not None
+
+
+# ---- Workloads, run inside a worker process; each returns its figures.
+
+def chain(V, n):
+    a, b, x = V(0.5), V(0.1), V(1.0)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        x = (x * a + b).relu()
+    t1 = time.perf_counter()
+    x.backward()
+    t2 = time.perf_counter()
+    return {"build_ns_per_node": (t1 - t0) / (3 * n) * 1e9,
+            "backward_ns_per_node": (t2 - t1) / (3 * n) * 1e9}
+
+
+def wide(V, n):
+    rng = random.Random(0)
+    xs = [V(rng.uniform(-1, 1)) for _ in range(n)]
+    ys = [V(rng.uniform(-1, 1)) for _ in range(n)]
+    t0 = time.perf_counter()
+    level = [x * y for x, y in zip(xs, ys)]
+    while len(level) > 1:
+        pairs = [level[k] + level[k + 1] for k in range(0, len(level) - 1, 2)]
+        level = pairs + ([level[-1]] if len(level) % 2 else [])
+    t1 = time.perf_counter()
+    level[0].backward()
+    t2 = time.perf_counter()
+    nodes = 2 * n - 1
+    return {"build_ns_per_node": (t1 - t0) / nodes * 1e9,
+            "backward_ns_per_node": (t2 - t1) / nodes * 1e9}
+
+
+def moons_model(V):
+    """micrograd's demo model and data, built from V: (params, layers, X, y)."""
+    from pygrad.datasets import make_moons
+    X, y = make_moons(100, noise=0.1, seed=1337)
+    rng = random.Random(1337)
+    sizes = [2, 16, 16, 1]
+    layers = [[([V(rng.uniform(-1, 1)) for _ in range(sizes[k])], V(0.0)) for _ in range(sizes[k + 1])]
+              for k in range(3)]
+    params = [p for layer in layers for w, b in layer for p in w + [b]]
+    return params, layers, X, y
+
+
+def moons_loss(params, layers, X, y):
+    """micrograd's demo loss: mean(relu(1 - y * score)) + 1e-4 * sum(p * p)."""
+    losses = []
+    for x, t in zip(X, y):
+        h = x
+        for k, layer in enumerate(layers):
+            out = []
+            for w, b in layer:
+                act = b
+                for wi, xi in zip(w, h):
+                    act = act + wi * xi
+                out.append(act.relu() if k < len(layers) - 1 else act)
+            h = out
+        losses.append((1 - t * h[0]).relu())
+    return sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in params)
+
+
+def mlp(V, steps, engine):
+    params, layers, X, y = moons_model(V)
+    if engine == "pygrad":
+        from pygrad.optim import SGD
+        opt = SGD(params, lr=0.01)
+        zero_grad, update = opt.zero_grad, opt.step
+    else:
+        def zero_grad():
+            for p in params:
+                p.grad = None if engine == "torch" else 0.0
+
+        def update():
+            for p in params:
+                p.data -= 0.01 * p.grad
+    times = []
+    for _ in range(steps + 1):  # the first step warms up
+        t0 = time.perf_counter()
+        loss = moons_loss(params, layers, X, y)
+        zero_grad()
+        loss.backward()
+        update()
+        del loss
+        times.append(time.perf_counter() - t0)
+    return {"step_ms": statistics.median(times[1:]) * 1e3}
+
+
+def replay(V, steps):
+    from pygrad.optim import SGD
+    params, layers, X, y = moons_model(V)
+    opt = SGD(params, lr=0.01)
+    loss = moons_loss(params, layers, X, y)
+    times = []
+    for _ in range(steps + 1):
+        t0 = time.perf_counter()
+        loss.forward()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        times.append(time.perf_counter() - t0)
+    return {"step_ms": statistics.median(times[1:]) * 1e3}
+
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def memory(V, n):
+    gc.collect()
+    before = rss()
+    one, x = V(1.0), V(0.0)
+    for _ in range(n):
+        x = x + one
+    gc.collect()
+    return {"bytes_per_node": (rss() - before) / n}
+
+
+def worker(engine, workload, size):
+    V = load(engine)
+    if workload == "mlp":
+        return mlp(V, size, engine)
+    if workload == "replay":
+        return replay(V, size)
+    return {"chain": chain, "wide": wide, "memory": memory}[workload](V, size)
+
+
+# ---- The parent: rounds of worker processes, then the report.
+
+def handwritten(out, sizes):
+    """Builds and runs benchmarks/handwritten.c; None without a C compiler."""
+    cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+    if cc is None:
+        return None
+    exe = os.path.join(out, "handwritten")
+    subprocess.run([cc, "-O2", "-o", exe, os.path.join(HERE, "handwritten.c"), "-lm"], check=True)
+    chain = json.loads(subprocess.run([exe, "chain", str(sizes["chain"])], check=True,
+                                      capture_output=True, text=True).stdout)
+    step = json.loads(subprocess.run([exe, "mlp", "50"], check=True,
+                                     capture_output=True, text=True).stdout)
+    return {"chain": {"backward_ns_per_node": chain["backward_s"] / chain["nodes"] * 1e9},
+            "replay": {"step_ms": step["step_s"] * 1e3, "nodes": step["nodes"]}}
+
+
+def run_worker(engine, workload, size):
+    r = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", engine, workload,
+                        str(size)], capture_output=True, text=True, timeout=1800)
+    if r.returncode != 0:
+        raise RuntimeError(f"{engine} {workload} failed:\n{r.stderr}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def summary(values):
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "runs": values}
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def report(results, floor):
+    """Prints the table; returns {workload.metric: {engine: engine median / pygrad median}}."""
+    ratios = {}
+    print(f"\n{'workload':9} {'metric':22} {'engine':10} {'median':>10} {'min':>10} {'max':>10} {'x pygrad':>9}")
+    for workload, metrics in results.items():
+        for metric, by_engine in metrics.items():
+            base = by_engine["pygrad"]["median"]
+            key = f"{workload}.{metric}"
+            ratios[key] = {}
+            for engine, s in by_engine.items():
+                ratio = s["median"] / base
+                ratios[key][engine] = ratio
+                print(f"{workload:9} {metric:22} {engine:10} {s['median']:10.4g} {s['min']:10.4g} "
+                      f"{s['max']:10.4g} {ratio:9.4g}")
+            if workload in floor and metric in floor[workload]:
+                c = floor[workload][metric]
+                ratios[key]["handwritten C"] = c / base
+                print(f"{workload:9} {metric:22} {'C by hand':10} {c:10.4g} {'':>10} {'':>10} "
+                      f"{c / base:9.4g}")
+    return ratios
+
+
+def chart(ratios, path):
+    """A bar chart of how many times slower each engine is than pygrad."""
+    try:
+        import matplotlib
+    except ImportError:
+        return False
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    keys = [k for k in ratios if len(ratios[k]) > 1]
+    engines = [e for e in ENGINES[1:] if any(e in ratios[k] for k in keys)]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / max(1, len(engines))
+    for n, engine in enumerate(engines):
+        xs = [k + n * width for k in range(len(keys)) if engine in ratios[keys[k]]]
+        ax.bar(xs, [ratios[k][engine] for k in keys if engine in ratios[k]], width, label=engine)
+    ax.set_yscale("log")
+    ax.axhline(1, color="black", linewidth=0.8)
+    ax.set_xticks([k + width * (len(engines) - 1) / 2 for k in range(len(keys))], keys,
+                  rotation=20, fontsize=8)
+    ax.set_ylabel("times pygrad's time or memory")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="reduced sizes and engines, under a minute")
+    parser.add_argument("--rounds", type=int, help="rounds (default 5, quick 2)")
+    parser.add_argument("--engines", default=",".join(ENGINES),
+                        help="engines to run where installed (default: all four)")
+    parser.add_argument("--out", default=os.path.join(HERE, "results"), help="folder for results")
+    parser.add_argument("--worker", nargs=3, metavar=("ENGINE", "WORKLOAD", "SIZE"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        engine, workload, size = args.worker
+        print(json.dumps(worker(engine, workload, int(size))))
+        return 0
+
+    mode = "quick" if args.quick else "full"
+    sizes = SIZES[mode]
+    rounds = args.rounds or (2 if args.quick else 5)
+    wanted = args.engines.split(",")
+    unknown = set(wanted) - set(ENGINES)
+    if unknown or "pygrad" not in wanted:
+        parser.error(f"--engines takes pygrad and any of {ENGINES[1:]}")
+    if args.quick:
+        wanted = [e for e in wanted if e in ("pygrad", "reference")]
+    engines = [e for e in wanted if available(e)]
+    os.makedirs(args.out, exist_ok=True)
+    print(f"pygrad benchmarks ({mode}): {', '.join(engines)}; {rounds} rounds; "
+          f"{machine()['cpu']}, Python {platform.python_version()}")
+
+    workloads = {"chain": engines, "wide": engines, "mlp": engines, "replay": ["pygrad"],
+                 "memory": engines}
+    raw = {w: {} for w in workloads}
+    for r in range(rounds):
+        for workload, names in workloads.items():
+            order = names if r % 2 == 0 else names[::-1]  # alternate who goes first
+            for engine in order:
+                figures = run_worker(engine, workload, sizes[workload])
+                for metric, value in figures.items():
+                    raw[workload].setdefault(metric, {}).setdefault(engine, []).append(value)
+        print(f"round {r + 1}/{rounds} done", flush=True)
+    results = {w: {m: {e: summary(v) for e, v in by_e.items()} for m, by_e in ms.items()}
+               for w, ms in raw.items()}
+    # The replay step against the rebuilt step of the other engines.
+    for engine in engines[1:]:
+        results["replay"]["step_ms"][engine] = results["mlp"]["step_ms"][engine]
+    with tempfile.TemporaryDirectory() as tmp:
+        floor = handwritten(tmp, sizes) or {}
+    ratios = report(results, floor)
+    data = {"command": " ".join(["python", "benchmarks/run.py"] + (argv or sys.argv[1:])),
+            "mode": mode, "rounds": rounds, "sizes": sizes, "machine": machine(),
+            "engines": engines, "results": results, "handwritten_c": floor, "ratios": ratios,
+            "date": time.strftime("%Y-%m-%d")}
+    path = os.path.join(args.out, "results.json")
+    with open(path, "w") as f:
+        json.dump(data, f, indent=1)
+    print(f"\nwrote {path}")
+    if chart(ratios, os.path.join(args.out, "ratios.png")):
+        print(f"wrote {os.path.join(args.out, 'ratios.png')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
