@@ -5,8 +5,8 @@
 
 #include "rules.h"
 
-/* Lists the nodes under root into a new array, root first and every node
- * before its parents, and returns their number. With backprop, it also does
+/* Lists root and the non-leaf nodes under it into a new array, root first
+ * and every node before its parents, and returns their number. With backprop, it also does
  * pg_backward's work on the way, so that a first backward reads the graph
  * twice rather than four times. */
 static int64_t sort(uint32_t root, uint32_t **out, int backprop, double seed)
@@ -24,19 +24,19 @@ static int64_t sort(uint32_t root, uint32_t **out, int backprop, double seed)
     if (backprop && nodes[root].op != PG_LEAF)
         nodes[root].grad = 0.0;
 
-    /* Pass 1, breadth first from root: list each node under root once, and
-     * count in its aux the links from listed children to it. A node is new
-     * while its count is 0; root has no children under itself and stays 0.
-     * With backprop, a non-leaf's grad is reset when it is found. */
+    /* Pass 1, breadth first from root: list each non-leaf node under root
+     * once, and count in its aux the links from listed children to it. A
+     * node is new while its count is 0; root has no children under itself and
+     * stays 0. Leaves are neither listed nor counted: no pass needs them, and
+     * their gradients come from their children's rules. With backprop, a
+     * listed node's grad is reset when it is found. */
     for (uint32_t r = 0; r < n; r++) {
         const pg_node *x = &nodes[buf[r]];
-        if (x->op == PG_LEAF)
-            continue;
         for (int k = 0; k < pg_arity(x->op); k++) {
             pg_node *p = &nodes[x->parent[k]];
-            if (p->aux++ == 0) {
+            if (p->op != PG_LEAF && p->aux++ == 0) {
                 buf[n++] = x->parent[k];
-                if (backprop && p->op != PG_LEAF)
+                if (backprop)
                     p->grad = 0.0;
             }
         }
@@ -53,13 +53,13 @@ static int64_t sort(uint32_t root, uint32_t **out, int backprop, double seed)
     uint32_t w = 1;
     for (uint32_t r = 0; r < w; r++) {
         const pg_node *x = &nodes[buf[r]];
-        if (x->op == PG_LEAF)
-            continue;
         if (backprop)
             backward_rule(nodes, x);
-        for (int k = 0; k < pg_arity(x->op); k++)
-            if (--nodes[x->parent[k]].aux == 0)
+        for (int k = 0; k < pg_arity(x->op); k++) {
+            pg_node *p = &nodes[x->parent[k]];
+            if (p->op != PG_LEAF && --p->aux == 0)
                 buf[w++] = x->parent[k];
+        }
     }
 
     if (n < cap) {
@@ -123,11 +123,12 @@ int pg_backward(uint32_t root, double seed)
         return s < 0 ? (int)s : PG_OK;
     }
     pg_node *nodes = pg_A.nodes;
-    for (int64_t j = 0; j < n; j++) {
-        pg_node *x = &nodes[order[j]];
-        if (x->op != PG_LEAF)
-            x->grad = 0.0;
+    if (nodes[root].op == PG_LEAF) { /* its order is itself */
+        nodes[root].grad += seed;
+        return PG_OK;
     }
+    for (int64_t j = 0; j < n; j++)
+        nodes[order[j]].grad = 0.0;
     nodes[root].grad += seed;
     for (int64_t j = 0; j < n; j++) /* children before parents */
         backward_rule(nodes, &nodes[order[j]]);
@@ -143,8 +144,7 @@ int pg_forward(uint32_t root)
     pg_node *nodes = pg_A.nodes;
     for (int64_t j = n - 1; j >= 0; j--) { /* parents before children */
         pg_node *x = &nodes[order[j]];
-        if (x->op != PG_LEAF)
-            x->data = forward_rule(nodes, x);
+        x->data = forward_rule(nodes, x); /* a leaf root keeps its data */
     }
     return PG_OK;
 }

@@ -105,10 +105,11 @@ int pg_set_data_many(const uint32_t *idx, const double *data, size_t n);
 
 /* ---- Graphs. */
 
-/* The nodes that root depends on, root included, root first and every node
- * before its parents (reverse topological order). The order is computed once
- * per root and kept until the root is freed; *out points into that kept copy.
- * Returns the number of nodes. */
+/* Root and the non-leaf nodes it depends on, root first and every node before
+ * its operands (reverse topological order). Leaves are left out: no pass over
+ * the order needs them; they are the operands the listed nodes name. The
+ * order is computed once per root and kept until the root is freed; *out
+ * points into that kept copy. Returns the number of nodes listed. */
 int64_t pg_order(uint32_t root, const uint32_t **out);
 /* Reverse-mode pass from root: grads of the non-leaf nodes under root are
  * reset to 0, root's grad gets seed added, and every node's grad then gets

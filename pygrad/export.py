@@ -16,28 +16,47 @@ DOT_MISSING = ("rendering needs Graphviz's `dot` program, which is not on PATH: 
                "graphviz` (macOS) or `conda install graphviz`")
 
 
+def _operands(i):
+    out = []
+    for which in (0, 1):
+        p = lib.pg_parent(i, which)
+        if p < 0:
+            break
+        out.append(p)
+    return out
+
+
 def _nodes(root, max_nodes):
     """The nodes under root, nearest first: a list of (index, operand indices)
-    of at most max_nodes entries, and the total number of nodes."""
+    of at most max_nodes entries, and the total number of nodes. The core's
+    order lists root and the non-leaf nodes; each leaf comes right after the
+    first node that names it."""
     if not isinstance(root, Value):
         raise TypeError(f"root must be a Value, not {type(root).__name__}")
     if max_nodes is not None and (type(max_nodes) is not int or max_nodes < 1):
         raise ValueError(f"max_nodes must be a positive int or None, not {max_nodes!r}")
     out = ffi.new("const uint32_t **")
-    total = check(lib.pg_order(root._i, out))  # kept with root while it lives
+    listed = check(lib.pg_order(root._i, out))  # kept with root while it lives
     order = out[0]
-    count = total if max_nodes is None else min(total, max_nodes)
-    nodes = []
-    for k in range(count):
+    bound = max_nodes if max_nodes is not None else float("inf")
+    nodes, seen = [], set()
+    k = 0
+    while k < listed and len(nodes) < bound:
         i = order[k]
-        operands = []
-        for which in (0, 1):
-            p = lib.pg_parent(i, which)
-            if p < 0:
-                break
-            operands.append(p)
+        k += 1
+        operands = _operands(i)
         nodes.append((i, operands))
-    return nodes, total
+        seen.add(i)
+        for p in operands:
+            if p not in seen and lib.pg_op(p) == lib.PG_LEAF and len(nodes) < bound:
+                nodes.append((p, []))
+                seen.add(p)
+    if k == listed and len(nodes) < bound:
+        return nodes, len(nodes)
+    # Cut short: count what was left out, leaves included.
+    leaves = {p for j in range(listed) for p in _operands(order[j])
+              if lib.pg_op(p) == lib.PG_LEAF}
+    return nodes, listed + len(leaves)
 
 
 def _label(i):
@@ -55,7 +74,8 @@ def graph(root, max_nodes=None):
     result id]. With max_nodes, only the max_nodes nodes nearest the root are
     listed, and links to the others are left out."""
     nodes, total = _nodes(root, max_nodes)
-    nodes.reverse()
+    # Topological order: leaves first, then the rest reversed (operands first).
+    nodes = [n for n in nodes if not n[1]] + [n for n in reversed(nodes) if n[1]]
     ids = {i: n for n, (i, _) in enumerate(nodes)}
     out, edges = [], []
     for n, (i, operands) in enumerate(nodes):

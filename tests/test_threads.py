@@ -58,3 +58,51 @@ def test_threads_share_one_graph(live):
     assert all(r == [y.data] * 200 for r in results)
     del x, y
     assert live_now() == live
+
+
+def random_job(seed):
+    """A seeded random graph: build, backward, replay after a change, drop.
+    Returns every number it saw."""
+    import random
+    rng = random.Random(seed)
+    leaves = [Value(rng.uniform(-1, 1)) for _ in range(rng.randint(2, 6))]
+    vals = list(leaves)
+    for _ in range(rng.randint(5, 60)):
+        a, b = rng.choice(vals), rng.choice(vals)
+        op = rng.randrange(6)
+        vals.append([a + b, a * b, a - b, (a * b).tanh(), (a + 1).relu(), a.sigmoid() * 2][op])
+    root = vals[-1] + vals[len(vals) // 2]
+    root.backward()
+    first = (root.data, [v.grad for v in leaves])
+    leaves[0].data += 0.5
+    root.forward()
+    return first, root.data
+
+
+def test_stress_threads_for_a_bounded_time(live):
+    import time
+    deadline = time.monotonic() + 3.0
+    done = {}
+    errors = []
+
+    def run(t):
+        seed, out = t * 1_000_000, []
+        try:
+            while time.monotonic() < deadline:
+                out.append((seed, random_job(seed)))
+                seed += 1
+        except BaseException as e:  # reported by the assertion below
+            errors.append(e)
+        done[t] = out
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    jobs = [job for out in done.values() for job in out]
+    assert len(jobs) > 50
+    for seed, result in jobs:  # the same jobs on one thread give the same numbers
+        assert random_job(seed) == result
+    assert live_now() == live

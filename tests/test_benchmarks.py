@@ -1,0 +1,30 @@
+"""The benchmark harness runs and writes what it promises; no timing is
+asserted here (speed is measured in benchmarks/, not in tests)."""
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_quick_run_writes_its_results(tmp_path):
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "run.py"), "--quick",
+                        "--rounds", "1", "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    with open(tmp_path / "results.json") as f:
+        data = json.load(f)
+    assert data["mode"] == "quick" and data["rounds"] == 1
+    assert {"cpu", "cores", "python"} <= set(data["machine"])
+    assert data["engines"][:2] == ["pygrad", "reference"]
+    results = data["results"]
+    for workload, metric in [("chain", "build_ns_per_node"), ("chain", "backward_ns_per_node"),
+                             ("wide", "build_ns_per_node"), ("wide", "backward_ns_per_node"),
+                             ("mlp", "step_ms"), ("replay", "step_ms"), ("memory", "bytes_per_node")]:
+        for engine in ("pygrad", "reference"):
+            s = results[workload][metric][engine]
+            assert s["min"] <= s["median"] <= s["max"] and len(s["runs"]) == 1
+            assert s["median"] > 0
+        assert data["ratios"][f"{workload}.{metric}"]["pygrad"] == 1.0
+    assert "x pygrad" in r.stdout and "wrote" in r.stdout

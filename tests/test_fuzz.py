@@ -1,0 +1,203 @@
+"""Fuzzing the public API: random sequences of operations, handles, deletions,
+garbage collections, data changes, backward() and forward(), checked after
+every step against a model whose numbers come from the pure-Python reference
+engine, and against the live-node count the model predicts.
+
+CI runs a short version; PYGRAD_FUZZ_EXAMPLES=5000 runs a long one by hand.
+"""
+import gc
+import math
+import os
+import sys
+
+from hypothesis import settings, strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+import pygrad
+from pygrad import Value
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "benchmarks"))
+import reference  # noqa: E402
+
+UNARY = ["neg", "relu", "tanh", "sigmoid", "exp", "log", "sqrt", "abs", "sin", "cos"]
+BINARY = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+          "div": lambda a, b: a / b, "pow": lambda a, b: a ** b}
+numbers = st.floats(-3.0, 3.0, allow_nan=False, allow_infinity=False)
+constants = st.sampled_from([0.0, -1.0, 0.5, 2.0, 3.0, -2.5])
+
+
+def apply(op, operands, k):
+    """op on Values of either engine, as a single node."""
+    if op in BINARY:
+        return BINARY[op](*operands)
+    if op == "powk":
+        return operands[0] ** k
+    if op == "neg":
+        return -operands[0]
+    return getattr(operands[0], op)()
+
+
+def same(a, b):
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return math.isclose(a, b, rel_tol=1e-7, abs_tol=1e-7)
+
+
+class Node:
+    """The model of one arena node."""
+
+    def __init__(self, op, args, k, data):
+        self.op, self.args, self.k, self.data, self.grad = op, args, k, data, 0.0
+
+
+class Engine(RuleBasedStateMachine):
+    def __init__(self):
+        super().__init__()
+        gc.collect()
+        self.base = pygrad.stats()["live_nodes"]
+        self.nodes = []   # the model, by model id; operands have smaller ids
+        self.pool = []    # (model id, Value) for every handle the test holds
+
+    # ---- the model
+
+    def new(self, op, args, k=0.0):
+        if op == "leaf":
+            data = k
+        else:
+            data = apply(op, [reference.Value(self.nodes[a].data) for a in args], k).data
+        self.nodes.append(Node(op, args, k, data))
+        return len(self.nodes) - 1
+
+    def under(self, roots):
+        seen, stack = set(), list(roots)
+        while stack:
+            m = stack.pop()
+            if m not in seen:
+                seen.add(m)
+                stack.extend(self.nodes[m].args)
+        return seen
+
+    def pick(self, i):
+        return self.pool[i % len(self.pool)]
+
+    # ---- rules
+
+    @rule(x=numbers)
+    def leaf(self, x):
+        self.pool.append((self.new("leaf", [], x), Value(x)))
+
+    @precondition(lambda self: self.pool)
+    @rule(op=st.sampled_from(UNARY), i=st.integers(0, 999))
+    def unary(self, op, i):
+        m, v = self.pick(i)
+        self.pool.append((self.new(op, [m]), apply(op, [v], 0.0)))
+
+    @precondition(lambda self: self.pool)
+    @rule(k=constants, i=st.integers(0, 999))
+    def power(self, k, i):
+        m, v = self.pick(i)
+        self.pool.append((self.new("powk", [m], k), v ** k))
+
+    @precondition(lambda self: self.pool)
+    @rule(op=st.sampled_from(sorted(BINARY)), i=st.integers(0, 999), j=st.integers(0, 999))
+    def binary(self, op, i, j):
+        (m, v), (n, w) = self.pick(i), self.pick(j)
+        self.pool.append((self.new(op, [m, n]), BINARY[op](v, w)))
+
+    @precondition(lambda self: self.pool)
+    @rule(op=st.sampled_from(sorted(BINARY)), i=st.integers(0, 999), k=constants, left=st.booleans())
+    def with_constant(self, op, i, k, left):
+        m, v = self.pick(i)
+        if op == "pow" and not left:  # v ** k keeps k in its node: see power()
+            return self.power(k, i)
+        c = self.new("leaf", [], k)
+        args = [c, m] if left else [m, c]
+        self.pool.append((self.new(op, args), BINARY[op](k, v) if left else BINARY[op](v, k)))
+
+    @precondition(lambda self: self.pool)
+    @rule(i=st.integers(0, 999), which=st.integers(0, 1))
+    def child(self, i, which):
+        m, v = self.pick(i)
+        kids = v.children
+        assert len(kids) == len(self.nodes[m].args)
+        if kids:
+            which %= len(kids)
+            self.pool.append((self.nodes[m].args[which], kids[which]))
+
+    @precondition(lambda self: self.pool)
+    @rule(i=st.integers(0, 999), collect=st.booleans())
+    def drop(self, i, collect):
+        del self.pool[i % len(self.pool)]
+        if collect:
+            gc.collect()
+
+    @precondition(lambda self: self.pool)
+    @rule(i=st.integers(0, 999), x=numbers)
+    def set_data(self, i, x):
+        m, v = self.pick(i)
+        if self.nodes[m].op == "leaf":
+            v.data = x
+            self.nodes[m].data = x
+
+    @precondition(lambda self: self.pool)
+    @rule(i=st.integers(0, 999))
+    def zero_grad(self, i):
+        m, v = self.pick(i)
+        v.grad = 0
+        self.nodes[m].grad = 0.0
+
+    @precondition(lambda self: self.pool)
+    @rule(i=st.integers(0, 999), seed=st.sampled_from([1.0, -0.5, 2.0]))
+    def backward(self, i, seed):
+        m, v = self.pick(i)
+        under = sorted(self.under([m]))
+        ref = {}
+        for n in under:  # the reference graph, holding the data the arena holds
+            node = self.nodes[n]
+            ref[n] = (reference.Value(node.data) if node.op == "leaf"
+                      else apply(node.op, [ref[a] for a in node.args], node.k))
+            ref[n].data = node.data
+        ref[m].backward(seed)
+        for n in under:
+            node = self.nodes[n]
+            node.grad = node.grad + ref[n].grad if node.op == "leaf" else ref[n].grad
+        v.backward(seed)
+
+    @precondition(lambda self: self.pool)
+    @rule(i=st.integers(0, 999))
+    def forward(self, i):
+        m, v = self.pick(i)
+        for n in sorted(self.under([m])):
+            node = self.nodes[n]
+            if node.op != "leaf":
+                node.data = apply(node.op, [reference.Value(self.nodes[a].data)
+                                            for a in node.args], node.k).data
+        assert same(v.forward(), self.nodes[m].data)
+
+    # ---- checks after every step
+
+    @invariant()
+    def numbers_agree(self):
+        for m, v in self.pool:
+            node = self.nodes[m]
+            assert same(v.data, node.data), (node.op, v.data, node.data)
+            assert same(v.grad, node.grad), (node.op, v.grad, node.grad)
+
+    @invariant()
+    def live_nodes_agree(self):
+        expected = len(self.under(m for m, _ in self.pool))
+        assert pygrad.stats()["live_nodes"] - self.base == expected
+
+    def teardown(self):
+        self.pool.clear()
+        gc.collect()
+        assert pygrad.stats()["live_nodes"] == self.base
+
+
+Engine.TestCase.settings = settings(
+    max_examples=int(os.environ.get("PYGRAD_FUZZ_EXAMPLES", "75")),
+    stateful_step_count=40, deadline=None)
+TestEngine = Engine.TestCase
