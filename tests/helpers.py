@@ -23,6 +23,19 @@ def close(a, b, rel=1e-6, abs_=1e-9):
     return math.isclose(a, b, rel_tol=rel, abs_tol=abs_)
 
 
+def worked_example(a0=2.0, b0=-3.0, c0=10.0, f0=-2.0):
+    """The classic worked example, labelled: e = a*b, d = e + c, L = d*f."""
+    from pygrad import Value
+    a, b, c, f = Value(a0, "a"), Value(b0, "b"), Value(c0, "c"), Value(f0, "f")
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    L = d * f
+    L.label = "L"
+    return a, b, c, f, e, d, L
+
+
 def live_now():
     """The arena's live-node count after a full garbage collection."""
     gc.collect()

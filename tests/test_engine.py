@@ -8,18 +8,7 @@ import pytest
 
 import pygrad
 from pygrad import Value, no_grad
-from helpers import central_difference, close
-
-
-def worked_example(a0=2.0, b0=-3.0, c0=10.0, f0=-2.0):
-    a, b, c, f = Value(a0, "a"), Value(b0, "b"), Value(c0, "c"), Value(f0, "f")
-    e = a * b
-    e.label = "e"
-    d = e + c
-    d.label = "d"
-    L = d * f
-    L.label = "L"
-    return a, b, c, f, e, d, L
+from helpers import central_difference, close, worked_example
 
 
 def test_worked_example_values_and_gradients():

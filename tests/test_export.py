@@ -10,19 +10,14 @@ import pytest
 
 import pygrad
 from pygrad import Value, draw_dot, graph
+import helpers
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
                                reason="Graphviz's dot is not installed (apt-get install graphviz)")
 
 
 def worked_example():
-    a, b, c, f = Value(2.0, "a"), Value(-3.0, "b"), Value(10.0, "c"), Value(-2.0, "f")
-    e = a * b
-    e.label = "e"
-    d = e + c
-    d.label = "d"
-    L = d * f
-    L.label = "L"
+    *_, L = helpers.worked_example()
     L.backward()
     return L
 
