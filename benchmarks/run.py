@@ -4,9 +4,10 @@ micrograd and PyTorch where installed), side by side, several rounds.
     python benchmarks/run.py            # the full set, a few minutes
     python benchmarks/run.py --quick    # a reduced set, under a minute
 
-Each engine runs each workload in a fresh process; the engines alternate
-within a round. Printed: median (min-max) per engine and the ratio of each
-engine's median to pygrad's. Written: results.json and, with matplotlib,
+Each engine runs each workload in a fresh process (chain and wide three
+times over, keeping the median); the engines alternate within a round.
+Printed: median (min-max) per engine and the ratio of each engine's median
+to pygrad's. Written: results.json and, with matplotlib,
 ratios.png, into --out. Workloads:
 
   chain    x = relu(x*a + b) repeated (3 nodes a step): build, then backward
@@ -71,33 +72,49 @@ def available(engine):
 
 # ---- Workloads, run inside a worker process; each returns its figures.
 
+def repeated(build_and_backward, reps=3):
+    """Runs a build-then-backward workload reps times in this process and
+    returns the median of each figure, so that one slow moment of a noisy
+    machine does not decide a short run. Garbage is collected between runs,
+    untimed."""
+    runs = []
+    for _ in range(reps):
+        runs.append(build_and_backward())
+        gc.collect()
+    return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+
+
 def chain(V, n):
-    a, b, x = V(0.5), V(0.1), V(1.0)
-    t0 = time.perf_counter()
-    for _ in range(n):
-        x = (x * a + b).relu()
-    t1 = time.perf_counter()
-    x.backward()
-    t2 = time.perf_counter()
-    return {"build_ns_per_node": (t1 - t0) / (3 * n) * 1e9,
-            "backward_ns_per_node": (t2 - t1) / (3 * n) * 1e9}
+    def once():
+        a, b, x = V(0.5), V(0.1), V(1.0)
+        t0 = time.perf_counter()
+        for _ in range(n):
+            x = (x * a + b).relu()
+        t1 = time.perf_counter()
+        x.backward()
+        t2 = time.perf_counter()
+        return {"build_ns_per_node": (t1 - t0) / (3 * n) * 1e9,
+                "backward_ns_per_node": (t2 - t1) / (3 * n) * 1e9}
+    return repeated(once)
 
 
 def wide(V, n):
-    rng = random.Random(0)
-    xs = [V(rng.uniform(-1, 1)) for _ in range(n)]
-    ys = [V(rng.uniform(-1, 1)) for _ in range(n)]
-    t0 = time.perf_counter()
-    level = [x * y for x, y in zip(xs, ys)]
-    while len(level) > 1:
-        pairs = [level[k] + level[k + 1] for k in range(0, len(level) - 1, 2)]
-        level = pairs + ([level[-1]] if len(level) % 2 else [])
-    t1 = time.perf_counter()
-    level[0].backward()
-    t2 = time.perf_counter()
-    nodes = 2 * n - 1
-    return {"build_ns_per_node": (t1 - t0) / nodes * 1e9,
-            "backward_ns_per_node": (t2 - t1) / nodes * 1e9}
+    def once():
+        rng = random.Random(0)
+        xs = [V(rng.uniform(-1, 1)) for _ in range(n)]
+        ys = [V(rng.uniform(-1, 1)) for _ in range(n)]
+        t0 = time.perf_counter()
+        level = [x * y for x, y in zip(xs, ys)]
+        while len(level) > 1:
+            pairs = [level[k] + level[k + 1] for k in range(0, len(level) - 1, 2)]
+            level = pairs + ([level[-1]] if len(level) % 2 else [])
+        t1 = time.perf_counter()
+        level[0].backward()
+        t2 = time.perf_counter()
+        nodes = 2 * n - 1
+        return {"build_ns_per_node": (t1 - t0) / nodes * 1e9,
+                "backward_ns_per_node": (t2 - t1) / nodes * 1e9}
+    return repeated(once)
 
 
 def moons_model(V):
