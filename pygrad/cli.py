@@ -68,10 +68,11 @@ def plot_boundary(model, X, y, path, size=80):
     u, v = Value(0.0), Value(0.0)
     score = model([u, v])
     inputs = Leaves([u, v])
-    xs = [min(p[0] for p in X) - 0.5 + k * (max(p[0] for p in X) - min(p[0] for p in X) + 1) / (size - 1)
-          for k in range(size)]
-    ys = [min(p[1] for p in X) - 0.5 + k * (max(p[1] for p in X) - min(p[1] for p in X) + 1) / (size - 1)
-          for k in range(size)]
+
+    def axis(k):
+        lo, hi = min(p[k] for p in X) - 0.5, max(p[k] for p in X) + 0.5
+        return [lo + (hi - lo) * j / (size - 1) for j in range(size)]
+    xs, ys = axis(0), axis(1)
     grid = []
     for b in ys:
         row = []
