@@ -16,7 +16,8 @@ typedef struct pg_node {
     double grad;
     double k;            /* PG_POWK's exponent; 0 for every other op */
     uint32_t parent[2];  /* operand indices; PG_NIL past the op's arity */
-    uint32_t refs;       /* handles plus child links; 0 only while freeing */
+    uint32_t refs;       /* handles (Values, optimizers) plus child links;
+                            0 only while freeing */
     uint32_t aux;        /* free slot: next free slot (or PG_NIL); live node:
                             0, except inside graph.c's sort (a count of child links)
                             and pg_release (the pending list) */

@@ -7,9 +7,10 @@
  * reference names something else.
  *
  * Ownership: a node lives while its reference count is above zero. Each
- * handle held outside the arena (a Python Value) owns one reference, and each
- * child node owns one per parent link (a*a owns two of a). When the count
- * reaches zero the node is freed and its parents released, iteratively.
+ * handle held outside the arena (a Python Value, an optimizer) owns one
+ * reference, and each child node owns one per parent link (a*a owns two of
+ * a). When the count reaches zero the node is freed and its parents released,
+ * iteratively.
  *
  * Errors: functions return PG_OK (0) or a negative pg_status; those returning
  * int64_t return a non-negative result (a node index, a count) on success.
