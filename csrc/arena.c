@@ -121,7 +121,7 @@ int pg_retain(uint32_t i)
 {
     if (!pg_live(i))
         return PG_EINDEX;
-    if (pg_A.nodes[i].refs >= UINT32_MAX - 2)
+    if (!pg_can_ref(i))
         return PG_EFULL;
     pg_A.nodes[i].refs++;
     return PG_OK;

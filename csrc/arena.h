@@ -74,6 +74,13 @@ static inline int pg_arity(uint8_t op)
     return op == PG_LEAF ? 0 : op <= PG_POW ? 2 : 1;
 }
 
+/* Nonzero while live node i can take another reference without its count
+ * overflowing (a*a takes two at once). */
+static inline int pg_can_ref(uint32_t i)
+{
+    return pg_A.nodes[i].refs < UINT32_MAX - 2;
+}
+
 /* Nonzero when i names a live node. */
 static inline int pg_live(uint32_t i)
 {

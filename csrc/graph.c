@@ -6,9 +6,9 @@
 #include "rules.h"
 
 /* Lists root and the non-leaf nodes under it into a new array, root first
- * and every node before its parents, and returns their number. With backprop, it also does
- * pg_backward's work on the way, so that a first backward reads the graph
- * twice rather than four times. */
+ * and every node before its parents, and returns their number. With
+ * backprop, it also does pg_backward's work on the way, so that a first
+ * backward reads the graph twice rather than four times. */
 static int64_t sort(uint32_t root, uint32_t **out, int backprop, double seed)
 {
     pg_node *nodes = pg_A.nodes;

@@ -7,12 +7,6 @@ static _Thread_local int recording = 1;
 
 /* ---- Building. */
 
-/* Room for one more link to node i in its reference count. */
-static inline int linkable(uint32_t i)
-{
-    return pg_A.nodes[i].refs < UINT32_MAX - 2;
-}
-
 /* Creates op(p0, p1; k) with one reference for the caller, or in no-grad mode
  * a leaf holding its value. The caller has reserved one slot. */
 static uint32_t make(uint8_t op, uint32_t p0, uint32_t p1, double k)
@@ -38,7 +32,7 @@ int64_t pg_unary(uint8_t op, uint32_t x)
         return PG_EINDEX;
     if (op < PG_NEG || op >= PG_NOPS)
         return PG_EARG;
-    if (!linkable(x))
+    if (!pg_can_ref(x))
         return PG_EFULL;
     int s = pg_reserve(1);
     if (s != PG_OK)
@@ -50,7 +44,7 @@ int64_t pg_powk(uint32_t x, double k)
 {
     if (!pg_live(x))
         return PG_EINDEX;
-    if (!linkable(x))
+    if (!pg_can_ref(x))
         return PG_EFULL;
     int s = pg_reserve(1);
     if (s != PG_OK)
@@ -64,7 +58,7 @@ int64_t pg_binary(uint8_t op, uint32_t x, uint32_t y)
         return PG_EINDEX;
     if (op < PG_ADD || op > PG_POW)
         return PG_EARG;
-    if (!linkable(x) || !linkable(y))
+    if (!pg_can_ref(x) || !pg_can_ref(y))
         return PG_EFULL;
     int s = pg_reserve(1);
     if (s != PG_OK)
@@ -78,7 +72,7 @@ int64_t pg_binary_k(uint8_t op, uint32_t x, double k, int k_left)
         return PG_EINDEX;
     if (op < PG_ADD || op > PG_POW)
         return PG_EARG;
-    if (!linkable(x))
+    if (!pg_can_ref(x))
         return PG_EFULL;
     int s = pg_reserve(2);
     if (s != PG_OK)

@@ -19,7 +19,7 @@ int pg_optim_new(const uint32_t *params, size_t n, pg_optim **out)
     for (size_t k = 0; k < n; k++) {
         if (!pg_live(params[k]))
             return PG_EINDEX;
-        if (pg_A.nodes[params[k]].refs >= UINT32_MAX - 2)
+        if (!pg_can_ref(params[k]))
             return PG_EFULL;
     }
     pg_optim *o = pg_realloc(NULL, sizeof *o);

@@ -3,7 +3,6 @@ import argparse
 import os
 import random
 import shutil
-import sys
 import time
 
 from .datasets import make_moons
@@ -171,7 +170,3 @@ def main(argv=None):
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         parser.error(f"--out {args.out!r} exists and is not a folder")
     return demo(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
