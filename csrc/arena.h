@@ -10,24 +10,37 @@
 /* The op code of a slot on the free list. */
 #define PG_FREE 0xFF
 
-/* One node: 48 bytes. */
+/* One node: the 32 bytes that the passes over a graph read. What only
+ * building, freeing and labels need is kept apart in pg_side, so that two
+ * nodes share a cache line. */
 typedef struct pg_node {
     double data;
     double grad;
-    double k;            /* PG_POWK's exponent; 0 for every other op */
-    uint32_t parent[2];  /* operand indices; PG_NIL past the op's arity */
-    uint32_t refs;       /* handles (Values, optimizers) plus child links;
-                            0 only while freeing */
-    uint32_t aux;        /* free slot: next free slot (or PG_NIL); live node:
-                            0, except inside graph.c's sort (a count of child links)
-                            and pg_release (the pending list) */
-    uint32_t ext;        /* 0, or 1 + index into arena.ext of this node's
-                            label and kept order */
+    uint32_t parent[2];  /* operand indices; PG_NIL past the op's arity, except
+                            that PG_POWK's second names the leaf holding its
+                            exponent (held, never shown as an operand). A free
+                            slot: parent[0] is the next free slot, or PG_NIL */
+    uint32_t pos;        /* this node's entry in the creation log: log[pos] is
+                            its index; an operand's pos is below its child's */
     uint8_t op;          /* a pg_op, or PG_FREE */
-    uint8_t pad[3];
+    uint8_t flags;       /* PG_SEEN */
+    uint8_t pad[2];
 } pg_node;
 
-/* What a few nodes carry beyond the 48 bytes: a label, a kept order. */
+/* flags: set only inside pg_backward's pass over a kept order, on a node whose
+ * gradient has been reset and not yet passed on; clear everywhere else. */
+#define PG_SEEN 1
+
+/* The rest of slot i, at side[i]: 8 bytes. */
+typedef struct pg_side {
+    uint32_t refs;       /* handles (Values, optimizers) plus child links. Inside
+                            pg_release, once 0: the next node waiting to be
+                            freed, or PG_NIL */
+    uint32_t ext;        /* 0, or 1 + index into arena.ext of this node's
+                            label and kept order */
+} pg_side;
+
+/* What a few nodes carry beyond their slot: a label, a kept order. */
 typedef struct pg_ext {
     char *label;         /* owned; NULL when none */
     uint32_t *order;     /* owned; pg_order's result for this root, or NULL */
@@ -37,11 +50,22 @@ typedef struct pg_ext {
 
 typedef struct pg_arena {
     pg_node *nodes;      /* cap slots; [0, used) handed out, live or free */
+    pg_side *side;       /* cap entries, one per slot */
     uint32_t cap, used;
-    uint32_t free_head;  /* first free slot, or PG_NIL; LIFO for locality */
+    uint32_t free_head;  /* first free slot, or PG_NIL */
     uint32_t nfree;      /* length of the free list */
     uint32_t freed_since_trim; /* frees since arena.c's trim last ran */
     uint32_t limit;      /* most slots allowed (pg_test_node_limit) */
+    /* The creation log: the index of every node made, in the order made.
+     * [0, log_len) is in use; entry q is current while log[q] names a live
+     * node whose pos is q, and stale after that node is freed. Because a
+     * node's operands exist before it, descending log order is a topological
+     * order of every graph, and the one graph.c's passes follow. Compacting
+     * drops stale entries, keeps the order and rewrites pos. */
+    uint32_t *log;
+    uint32_t log_len, log_cap;
+    uint64_t *marks;     /* one bit per log entry (log_cap bits); all 0 except
+                            inside graph.c's sweep */
     pg_ext *ext;         /* ext_cap entries; [0, ext_used) handed out */
     uint32_t ext_cap, ext_used, ext_free;
     uint32_t norders;    /* roots with a kept order */
@@ -57,13 +81,15 @@ extern pg_arena pg_A;
 /* realloc through the failure-injection hook; NULL on failure. */
 void *pg_realloc(void *p, size_t n);
 
-/* Makes room for n new nodes, growing the arena if the free list and the
- * unused tail are short. On failure nothing changes. */
+/* Makes room for n new nodes, in slots and in the creation log, growing the
+ * arena if the free list and the unused tail are short. On failure nothing
+ * changes that anyone can see. */
 int pg_reserve(uint32_t n);
 
-/* Takes a slot from the free list or the tail (pg_reserve must have made room)
- * and fills it as a node with one reference; takes a reference to each parent. */
-uint32_t pg_node_new(uint8_t op, double data, uint32_t p0, uint32_t p1, double k);
+/* Takes a slot from the free list or the tail (pg_reserve must have made room),
+ * fills it as a node with one reference, logs it, and takes a reference to
+ * each parent. */
+uint32_t pg_node_new(uint8_t op, double data, uint32_t p0, uint32_t p1);
 
 /* The ext record of node i, created on demand; NULL when allocation fails. */
 pg_ext *pg_ext_of(uint32_t i);
@@ -78,7 +104,7 @@ static inline int pg_arity(uint8_t op)
  * overflowing (a*a takes two at once). */
 static inline int pg_can_ref(uint32_t i)
 {
-    return pg_A.nodes[i].refs < UINT32_MAX - 2;
+    return pg_A.side[i].refs < UINT32_MAX - 2;
 }
 
 /* Nonzero when i names a live node. */

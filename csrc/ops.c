@@ -7,15 +7,15 @@ static _Thread_local int recording = 1;
 
 /* ---- Building. */
 
-/* Creates op(p0, p1; k) with one reference for the caller, or in no-grad mode
+/* Creates op(p0, p1) with one reference for the caller, or in no-grad mode
  * a leaf holding its value. The caller has reserved one slot. */
-static uint32_t make(uint8_t op, uint32_t p0, uint32_t p1, double k)
+static uint32_t make(uint8_t op, uint32_t p0, uint32_t p1)
 {
-    pg_node t = {.op = op, .parent = {p0, p1}, .k = k};
+    pg_node t = {.op = op, .parent = {p0, p1}};
     double out = forward_rule(pg_A.nodes, &t);
     if (!recording)
-        return pg_node_new(PG_LEAF, out, PG_NIL, PG_NIL, 0.0);
-    return pg_node_new(op, out, p0, p1, k);
+        return pg_node_new(PG_LEAF, out, PG_NIL, PG_NIL);
+    return pg_node_new(op, out, p0, p1);
 }
 
 int64_t pg_leaf(double data)
@@ -23,7 +23,7 @@ int64_t pg_leaf(double data)
     int s = pg_reserve(1);
     if (s != PG_OK)
         return s;
-    return pg_node_new(PG_LEAF, data, PG_NIL, PG_NIL, 0.0);
+    return pg_node_new(PG_LEAF, data, PG_NIL, PG_NIL);
 }
 
 int64_t pg_unary(uint8_t op, uint32_t x)
@@ -37,7 +37,7 @@ int64_t pg_unary(uint8_t op, uint32_t x)
     int s = pg_reserve(1);
     if (s != PG_OK)
         return s;
-    return make(op, x, PG_NIL, 0.0);
+    return make(op, x, PG_NIL);
 }
 
 int64_t pg_powk(uint32_t x, double k)
@@ -46,10 +46,14 @@ int64_t pg_powk(uint32_t x, double k)
         return PG_EINDEX;
     if (!pg_can_ref(x))
         return PG_EFULL;
-    int s = pg_reserve(1);
+    int s = pg_reserve(2);
     if (s != PG_OK)
         return s;
-    return make(PG_POWK, x, PG_NIL, k);
+    /* k goes in a leaf of its own, the node's hidden second parent */
+    uint32_t c = pg_node_new(PG_LEAF, k, PG_NIL, PG_NIL);
+    uint32_t r = make(PG_POWK, x, c);
+    pg_release(c); /* now owned by r alone, or in no-grad mode freed */
+    return r;
 }
 
 int64_t pg_binary(uint8_t op, uint32_t x, uint32_t y)
@@ -63,7 +67,7 @@ int64_t pg_binary(uint8_t op, uint32_t x, uint32_t y)
     int s = pg_reserve(1);
     if (s != PG_OK)
         return s;
-    return make(op, x, y, 0.0);
+    return make(op, x, y);
 }
 
 int64_t pg_binary_k(uint8_t op, uint32_t x, double k, int k_left)
@@ -77,8 +81,8 @@ int64_t pg_binary_k(uint8_t op, uint32_t x, double k, int k_left)
     int s = pg_reserve(2);
     if (s != PG_OK)
         return s;
-    uint32_t c = pg_node_new(PG_LEAF, k, PG_NIL, PG_NIL, 0.0);
-    uint32_t r = k_left ? make(op, c, x, 0.0) : make(op, x, c, 0.0);
+    uint32_t c = pg_node_new(PG_LEAF, k, PG_NIL, PG_NIL);
+    uint32_t r = k_left ? make(op, c, x) : make(op, x, c);
     pg_release(c); /* now owned by r alone, or in no-grad mode freed */
     return r;
 }

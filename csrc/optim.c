@@ -35,7 +35,7 @@ int pg_optim_new(const uint32_t *params, size_t n, pg_optim **out)
     }
     for (size_t k = 0; k < n; k++) {
         idx[k] = params[k];
-        pg_A.nodes[params[k]].refs++;
+        pg_A.side[params[k]].refs++;
         m[k] = v[k] = 0.0;
     }
     *o = (pg_optim){(uint32_t)n, idx, m, v, 0};

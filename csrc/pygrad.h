@@ -38,11 +38,11 @@ enum pg_status {
 };
 
 /* Operation codes. Binary ops have two parents, unary ops one, leaves none.
- * Each op's forward and backward rule live side by side in ops.c. */
+ * Each op's forward and backward rules live side by side in rules.h. */
 enum pg_op {
     PG_LEAF = 0,
     PG_ADD, PG_SUB, PG_MUL, PG_DIV, PG_POW,           /* binary: x op y */
-    PG_POWK,                                          /* x ** k, k kept in the node */
+    PG_POWK,                                          /* x ** k, k in a hidden leaf */
     PG_NEG, PG_RELU, PG_TANH, PG_SIGMOID, PG_EXP,     /* unary */
     PG_LOG, PG_SQRT, PG_ABS, PG_SIN, PG_COS,
     PG_NOPS
@@ -106,8 +106,8 @@ int pg_set_data_many(const uint32_t *idx, const double *data, size_t n);
 
 /* ---- Graphs. */
 
-/* Root and the non-leaf nodes it depends on, root first and every node before
- * its operands (reverse topological order). Leaves are left out: no pass over
+/* Root and the non-leaf nodes it depends on, in reverse order of creation:
+ * root first and every node before its operands. Leaves are left out: no pass over
  * the order needs them; they are the operands the listed nodes name. The
  * order is computed once per root and kept until the root is freed; *out
  * points into that kept copy. Returns the number of nodes listed. */

@@ -22,8 +22,8 @@ static inline double sgn(double x)
     return x > 0 ? 1.0 : x < 0 ? -1.0 : x == 0 ? 0.0 : x;
 }
 
-/* The rules. In each row: the op; its value `out` from the operands x, y and
- * the node's constant k; and the contribution to each operand's gradient from
+/* The rules. In each row: the op; its value `out` from the operands x, y (or
+ * x and PG_POWK's exponent k); and the contribution to each operand's gradient from
  * g, the gradient of out. Edge cases follow PyTorch: relu passes the gradient
  * where out > 0; x ** 0 has gradient 0; d(x ** y)/dy is 0 where x == 0 and
  * y >= 0. */
@@ -50,11 +50,15 @@ static inline double sgn(double x)
     R(PG_SIN,     sin(x),                   g * cos(x))                          \
     R(PG_COS,     cos(x),                   -g * sin(x))
 
+/* PG_POWK's exponent, held by its hidden second parent. */
+PG_HOT double exponent(const pg_node *nodes, const pg_node *n)
+{
+    return nodes[n->parent[1]].data;
+}
+
 /* Node n's value from its parents' data: the rules' `out =` column. */
 PG_HOT double forward_rule(const pg_node *nodes, const pg_node *n)
 {
-    double k = n->k;
-    (void)k;
     switch (n->op) {
 #define R(OP, OUT, DX, DY)                         \
     case OP: {                                     \
@@ -67,6 +71,8 @@ PG_HOT double forward_rule(const pg_node *nodes, const pg_node *n)
 #define R(OP, OUT, DX)                             \
     case OP: {                                     \
         double x = nodes[n->parent[0]].data;       \
+        double k = OP == PG_POWK ? exponent(nodes, n) : 0.0; \
+        (void)k;                                   \
         return OUT;                                \
     }
         PG_UNARY_RULES(R)
@@ -80,9 +86,8 @@ PG_HOT double forward_rule(const pg_node *nodes, const pg_node *n)
  * columns. */
 PG_HOT void backward_rule(pg_node *nodes, const pg_node *n)
 {
-    double g = n->grad, out = n->data, k = n->k;
+    double g = n->grad, out = n->data;
     (void)out;
-    (void)k;
     switch (n->op) {
 #define R(OP, OUT, DX, DY)                         \
     case OP: {                                     \
@@ -101,7 +106,9 @@ PG_HOT void backward_rule(pg_node *nodes, const pg_node *n)
     case OP: {                                     \
         pg_node *px = &nodes[n->parent[0]];        \
         double x = px->data;                       \
+        double k = OP == PG_POWK ? exponent(nodes, n) : 0.0; \
         (void)x;                                   \
+        (void)k;                                   \
         px->grad += DX;                            \
         break;                                     \
     }

@@ -52,8 +52,9 @@ def same(a, b):
 class Node:
     """The model of one arena node."""
 
-    def __init__(self, op, args, k, data):
+    def __init__(self, op, args, k, data, hidden):
         self.op, self.args, self.k, self.data, self.grad = op, args, k, data, 0.0
+        self.hidden = hidden  # nodes it holds but does not show: x ** k's leaf k
 
 
 class Engine(RuleBasedStateMachine):
@@ -66,12 +67,12 @@ class Engine(RuleBasedStateMachine):
 
     # ---- the model
 
-    def new(self, op, args, k=0.0):
+    def new(self, op, args, k=0.0, hidden=()):
         if op == "leaf":
             data = k
         else:
             data = apply(op, [reference.Value(self.nodes[a].data) for a in args], k).data
-        self.nodes.append(Node(op, args, k, data))
+        self.nodes.append(Node(op, args, k, data, hidden))
         return len(self.nodes) - 1
 
     def under(self, roots):
@@ -81,6 +82,7 @@ class Engine(RuleBasedStateMachine):
             if m not in seen:
                 seen.add(m)
                 stack.extend(self.nodes[m].args)
+                stack.extend(self.nodes[m].hidden)
         return seen
 
     def pick(self, i):
@@ -102,7 +104,8 @@ class Engine(RuleBasedStateMachine):
     @rule(k=constants, i=st.integers(0, 999))
     def power(self, k, i):
         m, v = self.pick(i)
-        self.pool.append((self.new("powk", [m], k), v ** k))
+        exponent = self.new("leaf", [], k)
+        self.pool.append((self.new("powk", [m], k, hidden=[exponent]), v ** k))
 
     @precondition(lambda self: self.pool)
     @rule(op=st.sampled_from(sorted(BINARY)), i=st.integers(0, 999), j=st.integers(0, 999))
