@@ -27,8 +27,8 @@ typedef struct pg_node {
     uint8_t pad[2];
 } pg_node;
 
-/* flags: set only inside pg_backward's pass over a kept order, on a node whose
- * gradient has been reset and not yet passed on; clear everywhere else. */
+/* flags: set only inside graph.c's passes, on a node found under the root
+ * and not yet reached; clear everywhere else. */
 #define PG_SEEN 1
 
 /* The rest of slot i, at side[i]: 8 bytes. */

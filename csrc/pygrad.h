@@ -107,14 +107,15 @@ int pg_set_data_many(const uint32_t *idx, const double *data, size_t n);
 /* ---- Graphs. */
 
 /* Root and the non-leaf nodes it depends on, in reverse order of creation:
- * root first and every node before its operands. Leaves are left out: no pass over
- * the order needs them; they are the operands the listed nodes name. The
+ * root first and every node before its operands. Leaves are left out: no pass
+ * over the order needs them; they are the operands the listed nodes name. The
  * order is computed once per root and kept until the root is freed; *out
  * points into that kept copy. Returns the number of nodes listed. */
 int64_t pg_order(uint32_t root, const uint32_t **out);
 /* Reverse-mode pass from root: grads of the non-leaf nodes under root are
  * reset to 0, root's grad gets seed added, and every node's grad then gets
- * the sum of its contributions. Leaves accumulate across calls. */
+ * the sum of its contributions, added in reverse order of creation. Leaves
+ * accumulate across calls. Allocates nothing: fails only on a bad index. */
 int pg_backward(uint32_t root, double seed);
 /* Replay: recomputes the data of every non-leaf node under root, parents
  * first, from the leaves' current data with the same rules as building. */

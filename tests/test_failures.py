@@ -96,16 +96,21 @@ def test_arena_growth_failure_keeps_every_node(failing, live):
     assert live_now() == live
 
 
-def test_failed_backward_leaves_gradients_alone(failing):
+def test_backward_allocates_nothing_and_a_failed_order_changes_nothing(failing):
     a, b = Value(3.0), Value(4.0)
     c = a * b + a
-    failing(1)  # the order's allocation
-    with pytest.raises(MemoryError):
-        c.backward()
-    failing(0)
-    assert (a.grad, b.grad, c.grad) == (0.0, 0.0, 0.0)
+    failing(1)  # would fail backward's first allocation: it makes none
     c.backward()
-    assert (a.grad, b.grad) == (5.0, 3.0)
+    failing(0)
+    assert (a.grad, b.grad, c.grad) == (5.0, 3.0, 1.0)
+    a.data = 2.0
+    kept = pygrad.stats()["cached_orders"]
+    failing(1)  # forward() lists the order first
+    with pytest.raises(MemoryError):
+        c.forward()
+    failing(0)
+    assert c.data == 15.0 and pygrad.stats()["cached_orders"] == kept
+    assert c.forward() == 10.0 and pygrad.stats()["cached_orders"] == kept + 1
 
 
 def test_failed_optimizer_and_label_change_nothing(failing, live):

@@ -107,7 +107,8 @@ before = rss()
 one, x = Value(1.0), Value(0.0)
 for _ in range(1_000_000):
     x = x + one
-x.backward()  # keeps a 4-byte-a-node order with x
+x.backward()
+x.forward()  # keeps a 4-byte-a-node order with x
 gc.collect()
 grown = rss() - before
 s = pygrad.stats()
