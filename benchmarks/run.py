@@ -5,7 +5,8 @@ micrograd and PyTorch where installed), side by side, several rounds.
     python benchmarks/run.py --quick    # a reduced set, under a minute
 
 Each engine runs each workload in a fresh process (chain and wide three
-times over, keeping the median); the engines alternate within a round.
+times over, the step workloads for at least a few steps and two seconds,
+keeping the median); the engines alternate within a round.
 Printed: median (min-max) per engine and the ratio of each engine's median
 to pygrad's. Written: results.json and, with matplotlib,
 ratios.png, into --out. Workloads:
@@ -35,6 +36,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ENGINES = ["pygrad", "reference", "micrograd", "torch"]
 SIZES = {"full": {"chain": 100_000, "wide": 100_000, "mlp": 3, "replay": 30, "memory": 1_000_000},
          "quick": {"chain": 20_000, "wide": 20_000, "mlp": 2, "replay": 10, "memory": 200_000}}
+# The step workloads (mlp, replay) time at least SIZES[...] steps and at
+# least this many seconds of steps, for every engine. A 40 ms step timed
+# three times is decided by one noisy half-second of a shared machine; a
+# 1.6 s step averages such moments out. The time floor gives fast engines
+# as many seconds of samples as slow ones get.
+STEP_SECONDS = {"full": 2.0, "quick": 0.2}
 
 
 # ---- Engines, loaded inside a worker process.
@@ -146,7 +153,20 @@ def moons_loss(params, layers, X, y):
     return sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in params)
 
 
-def mlp(V, steps, engine):
+def timed_steps(step, steps, seconds):
+    """Times step() after one warm-up call: at least `steps` calls and at
+    least `seconds` of them. Returns the median in ms."""
+    step()
+    times = []
+    start = time.perf_counter()
+    while len(times) < steps or time.perf_counter() - start < seconds:
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
+
+
+def mlp(V, steps, seconds, engine):
     params, layers, X, y = moons_model(V)
     if engine == "pygrad":
         from pygrad.optim import SGD
@@ -160,32 +180,27 @@ def mlp(V, steps, engine):
         def update():
             for p in params:
                 p.data -= 0.01 * p.grad
-    times = []
-    for _ in range(steps + 1):  # the first step warms up
-        t0 = time.perf_counter()
+
+    def step():
         loss = moons_loss(params, layers, X, y)
         zero_grad()
         loss.backward()
         update()
-        del loss
-        times.append(time.perf_counter() - t0)
-    return {"step_ms": statistics.median(times[1:]) * 1e3}
+    return {"step_ms": timed_steps(step, steps, seconds)}
 
 
-def replay(V, steps):
+def replay(V, steps, seconds):
     from pygrad.optim import SGD
     params, layers, X, y = moons_model(V)
     opt = SGD(params, lr=0.01)
     loss = moons_loss(params, layers, X, y)
-    times = []
-    for _ in range(steps + 1):
-        t0 = time.perf_counter()
+
+    def step():
         loss.forward()
         opt.zero_grad()
         loss.backward()
         opt.step()
-        times.append(time.perf_counter() - t0)
-    return {"step_ms": statistics.median(times[1:]) * 1e3}
+    return {"step_ms": timed_steps(step, steps, seconds)}
 
 
 def rss():
@@ -203,12 +218,12 @@ def memory(V, n):
     return {"bytes_per_node": (rss() - before) / n}
 
 
-def worker(engine, workload, size):
+def worker(engine, workload, size, seconds):
     V = load(engine)
     if workload == "mlp":
-        return mlp(V, size, engine)
+        return mlp(V, size, seconds, engine)
     if workload == "replay":
-        return replay(V, size)
+        return replay(V, size, seconds)
     return {"chain": chain, "wide": wide, "memory": memory}[workload](V, size)
 
 
@@ -229,9 +244,9 @@ def handwritten(out, sizes):
             "replay": {"step_ms": step["step_s"] * 1e3, "nodes": step["nodes"]}}
 
 
-def run_worker(engine, workload, size):
+def run_worker(engine, workload, size, seconds):
     r = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", engine, workload,
-                        str(size)], capture_output=True, text=True, timeout=1800)
+                        str(size), str(seconds)], capture_output=True, text=True, timeout=1800)
     if r.returncode != 0:
         raise RuntimeError(f"{engine} {workload} failed:\n{r.stderr}")
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -309,12 +324,12 @@ def main(argv=None):
     parser.add_argument("--engines", default=",".join(ENGINES),
                         help="engines to run where installed (default: all four)")
     parser.add_argument("--out", default=os.path.join(HERE, "results"), help="folder for results")
-    parser.add_argument("--worker", nargs=3, metavar=("ENGINE", "WORKLOAD", "SIZE"),
+    parser.add_argument("--worker", nargs=4, metavar=("ENGINE", "WORKLOAD", "SIZE", "SECONDS"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        engine, workload, size = args.worker
-        print(json.dumps(worker(engine, workload, int(size))))
+        engine, workload, size, seconds = args.worker
+        print(json.dumps(worker(engine, workload, int(size), float(seconds))))
         return 0
 
     mode = "quick" if args.quick else "full"
@@ -338,7 +353,7 @@ def main(argv=None):
         for workload, names in workloads.items():
             order = names if r % 2 == 0 else names[::-1]  # alternate who goes first
             for engine in order:
-                figures = run_worker(engine, workload, sizes[workload])
+                figures = run_worker(engine, workload, sizes[workload], STEP_SECONDS[mode])
                 for metric, value in figures.items():
                     raw[workload].setdefault(metric, {}).setdefault(engine, []).append(value)
         print(f"round {r + 1}/{rounds} done", flush=True)
@@ -351,7 +366,8 @@ def main(argv=None):
         floor = handwritten(tmp, sizes) or {}
     ratios = report(results, floor)
     data = {"command": " ".join(["python", "benchmarks/run.py"] + (argv or sys.argv[1:])),
-            "mode": mode, "rounds": rounds, "sizes": sizes, "machine": machine(),
+            "mode": mode, "rounds": rounds, "sizes": sizes,
+            "step_seconds": STEP_SECONDS[mode], "machine": machine(),
             "engines": engines, "results": results, "handwritten_c": floor, "ratios": ratios,
             "date": time.strftime("%Y-%m-%d")}
     path = os.path.join(args.out, "results.json")
