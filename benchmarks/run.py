@@ -37,10 +37,10 @@ ENGINES = ["pygrad", "reference", "micrograd", "torch"]
 SIZES = {"full": {"chain": 100_000, "wide": 100_000, "mlp": 3, "replay": 30, "memory": 1_000_000},
          "quick": {"chain": 20_000, "wide": 20_000, "mlp": 2, "replay": 10, "memory": 200_000}}
 # The step workloads (mlp, replay) time at least SIZES[...] steps and at
-# least this many seconds of steps, for every engine. A 40 ms step timed
-# three times is decided by one noisy half-second of a shared machine; a
-# 1.6 s step averages such moments out. The time floor gives fast engines
-# as many seconds of samples as slow ones get.
+# least this many seconds of steps, for every engine. Three 40 ms steps can
+# all fall in one noisy half-second of a shared machine, which a 1.6 s step
+# sits through and averages out; the time floor gives fast engines as many
+# seconds of samples as slow ones get.
 STEP_SECONDS = {"full": 2.0, "quick": 0.2}
 
 

@@ -15,7 +15,7 @@ def test_quick_run_writes_its_results(tmp_path):
     assert r.returncode == 0, r.stderr
     with open(tmp_path / "results.json") as f:
         data = json.load(f)
-    assert data["mode"] == "quick" and data["rounds"] == 1
+    assert data["mode"] == "quick" and data["rounds"] == 1 and data["step_seconds"] > 0
     assert {"cpu", "cores", "python"} <= set(data["machine"])
     assert data["engines"][:2] == ["pygrad", "reference"]
     results = data["results"]
