@@ -156,6 +156,16 @@ pg_ext *pg_ext_of(uint32_t i)
     return &pg_A.ext[e];
 }
 
+/* Frees x's label, if it has one, and takes it off the figures. */
+static void label_drop(pg_ext *x)
+{
+    if (!x->label)
+        return;
+    pg_A.label_bytes -= strlen(x->label) + 1;
+    free(x->label);
+    x->label = NULL;
+}
+
 /* Frees a slot's ext record, if it has one, and what that record owns. */
 static void ext_drop(pg_side *n)
 {
@@ -163,16 +173,12 @@ static void ext_drop(pg_side *n)
         return;
     uint32_t e = n->ext - 1;
     pg_ext *x = &pg_A.ext[e];
-    if (x->label) {
-        pg_A.label_bytes -= strlen(x->label) + 1;
-        free(x->label);
-    }
+    label_drop(x);
     if (x->order) {
         pg_A.order_bytes -= (uint64_t)x->norder * sizeof(uint32_t);
         pg_A.norders--;
         free(x->order);
     }
-    x->label = NULL;
     x->order = NULL;
     x->next_free = pg_A.ext_free;
     pg_A.ext_free = e;
@@ -198,8 +204,8 @@ int pg_retain(uint32_t i)
  * to the next power of two that holds the slots in use. In index order, a
  * graph built next takes ascending slots in the order it is made, so that
  * graph.c's passes, which follow that order, read memory in address order.
- * Indices of live nodes do not change. Costs one scan of the slots in use, paid for by the more than
- * used / 2 frees since the last trim. */
+ * Indices of live nodes do not change. Costs one scan of the slots in use,
+ * paid for by the more than used / 2 frees since the last trim. */
 static void trim(void)
 {
     pg_node *nodes = pg_A.nodes;
@@ -320,12 +326,8 @@ int pg_set_label(uint32_t i, const char *s)
         return PG_EINDEX;
     pg_side *n = &pg_A.side[i];
     if (!s || !*s) {
-        if (n->ext && pg_A.ext[n->ext - 1].label) {
-            pg_ext *x = &pg_A.ext[n->ext - 1];
-            pg_A.label_bytes -= strlen(x->label) + 1;
-            free(x->label);
-            x->label = NULL;
-        }
+        if (n->ext)
+            label_drop(&pg_A.ext[n->ext - 1]);
         return PG_OK;
     }
     size_t len = strlen(s) + 1;
@@ -338,10 +340,7 @@ int pg_set_label(uint32_t i, const char *s)
         return PG_ENOMEM;
     }
     memcpy(copy, s, len);
-    if (x->label) {
-        pg_A.label_bytes -= strlen(x->label) + 1;
-        free(x->label);
-    }
+    label_drop(x);
     x->label = copy;
     pg_A.label_bytes += len;
     return PG_OK;
