@@ -6,6 +6,10 @@ lines, so every C declaration exists once, documented where it is declared.
 Environment:
   PYGRAD_SANITIZE=1  build with AddressSanitizer and UndefinedBehaviorSanitizer
                      (run with the ASan runtime preloaded; see .ci/run).
+
+The flavor is written into the generated source, so switching it changes that
+file and setuptools rebuilds every object rather than reusing build/.
+`pygrad._c.lib.pg_build()` reports what the core was compiled with.
 """
 import os
 
@@ -20,6 +24,7 @@ SOURCES = ["csrc/arena.c", "csrc/graph.c", "csrc/ops.c", "csrc/optim.c"]
 # in the arena, and it saves 40 to 70 ns a call: benchmarks/gil_choice.py)
 # and never reads ffi.errno.
 PREAMBLE = """
+/* flavor: %s */
 #include "pygrad.h"
 #undef Py_BEGIN_ALLOW_THREADS
 #define Py_BEGIN_ALLOW_THREADS {
@@ -38,10 +43,15 @@ def cdef_source(path):
         return "".join(line for line in f if not line.lstrip().startswith("#"))
 
 
+def sanitized():
+    return bool(os.environ.get("PYGRAD_SANITIZE"))
+
+
 def compile_args():
     """Optimised by default; instrumented when PYGRAD_SANITIZE is set."""
-    if os.environ.get("PYGRAD_SANITIZE"):
-        flags = ["-O1", "-g", "-fno-omit-frame-pointer",
+    if sanitized():
+        # PG_UBSAN: gcc has no macro that says UBSan is on; pg_build() reads this.
+        flags = ["-O1", "-g", "-fno-omit-frame-pointer", "-DPG_UBSAN",
                  "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
         return flags, ["-fsanitize=address,undefined"]
     # -fno-jump-tables: the passes over a graph dispatch on each node's op. As
@@ -56,7 +66,7 @@ ffibuilder.cdef(cdef_source(os.path.join(HERE, "csrc", "pygrad.h")))
 _cflags, _ldflags = compile_args()
 ffibuilder.set_source(
     "pygrad._core",
-    PREAMBLE,
+    PREAMBLE % ("sanitize" if sanitized() else "release"),
     sources=SOURCES,
     include_dirs=["csrc"],
     extra_compile_args=_cflags,

@@ -376,6 +376,28 @@ void pg_get_stats(pg_stats *out)
     out->order_bytes = pg_A.order_bytes;
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PG_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define PG_ASAN 1
+#endif
+
+const char *pg_build(void)
+{
+#if defined(PG_ASAN) && defined(PG_UBSAN)
+    return "address,undefined";
+#elif defined(PG_ASAN)
+    return "address";
+#elif defined(PG_UBSAN)
+    return "undefined";
+#else
+    return "release";
+#endif
+}
+
 void pg_test_fail_alloc(uint32_t n)
 {
     pg_A.fail_countdown = n;

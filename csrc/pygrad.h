@@ -150,6 +150,10 @@ void pg_adam_step(pg_optim *o, double lr, double beta1, double beta2, double eps
 int pg_grad_mode(int enabled);
 /* Fills *out with the arena's figures. */
 void pg_get_stats(pg_stats *out);
+/* How this core was compiled: "release", or the sanitizers built in, such as
+ * "address,undefined". Read from the compiler's own macros, so a test run can
+ * refuse a core that is not instrumented as it expects. */
+const char *pg_build(void);
 
 /* ---- Testing hooks. */
 
