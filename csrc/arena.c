@@ -9,6 +9,9 @@
 pg_arena pg_A = {
     .free_head = PG_NIL,
     .ext_free = PG_NIL,
+    .newest = PG_NIL,
+    .oldest = PG_NIL,
+    .lone_top = PG_NIL,
     .limit = PG_NIL, /* indices 0 .. PG_NIL - 1 */
 };
 
@@ -122,6 +125,7 @@ uint32_t pg_node_new(uint8_t op, double data, uint32_t p0, uint32_t p1)
     n->pos = pg_A.log_len;
     n->op = op;
     n->flags = 0;
+    n->holds = 1;
     pg_A.log[pg_A.log_len++] = i;
     pg_A.side[i] = (pg_side){.refs = 1, .ext = 0};
     if (p0 != PG_NIL)
@@ -151,9 +155,67 @@ pg_ext *pg_ext_of(uint32_t i)
         }
         e = pg_A.ext_used++;
     }
-    pg_A.ext[e] = (pg_ext){NULL, NULL, 0, PG_NIL};
+    pg_A.ext[e] = (pg_ext){.owner = i, .next_free = PG_NIL, .newer = PG_NIL, .older = PG_NIL};
     n->ext = e + 1;
     return &pg_A.ext[e];
+}
+
+/* Takes x, which has an order, out of the kept-order list. */
+static void order_unlink(pg_ext *x)
+{
+    if (x->newer != PG_NIL)
+        pg_A.ext[x->newer].older = x->older;
+    else
+        pg_A.newest = x->older;
+    if (x->older != PG_NIL)
+        pg_A.ext[x->older].newer = x->newer;
+    else
+        pg_A.oldest = x->newer;
+    x->newer = x->older = PG_NIL;
+}
+
+/* Puts x, which has an order, at the most recently used end of the list. */
+static void order_link_newest(pg_ext *x)
+{
+    uint32_t e = (uint32_t)(x - pg_A.ext);
+    x->newer = PG_NIL;
+    x->older = pg_A.newest;
+    if (pg_A.newest != PG_NIL)
+        pg_A.ext[pg_A.newest].newer = e;
+    else
+        pg_A.oldest = e;
+    pg_A.newest = e;
+}
+
+/* Frees x's kept order, if it has one, and takes it off the figures. */
+static void order_drop(pg_ext *x)
+{
+    if (!x->order)
+        return;
+    order_unlink(x);
+    pg_A.order_bytes -= (uint64_t)x->norder * sizeof(uint32_t);
+    pg_A.norders--;
+    free(x->order);
+    x->order = NULL;
+    x->norder = 0;
+}
+
+void pg_order_touch(pg_ext *x)
+{
+    order_unlink(x);
+    order_link_newest(x);
+}
+
+void pg_order_keep(pg_ext *x, uint32_t *order, uint32_t n)
+{
+    x->order = order;
+    x->norder = n;
+    pg_A.norders++;
+    pg_A.order_bytes += (uint64_t)n * sizeof(uint32_t);
+    order_link_newest(x);
+    while (pg_A.order_bytes > PG_ORDER_BUDGET && pg_A.oldest != PG_NIL
+           && &pg_A.ext[pg_A.oldest] != x)
+        order_drop(&pg_A.ext[pg_A.oldest]);
 }
 
 /* Frees x's label, if it has one, and takes it off the figures. */
@@ -174,12 +236,8 @@ static void ext_drop(pg_side *n)
     uint32_t e = n->ext - 1;
     pg_ext *x = &pg_A.ext[e];
     label_drop(x);
-    if (x->order) {
-        pg_A.order_bytes -= (uint64_t)x->norder * sizeof(uint32_t);
-        pg_A.norders--;
-        free(x->order);
-    }
-    x->order = NULL;
+    order_drop(x);
+    x->owner = PG_NIL;
     x->next_free = pg_A.ext_free;
     pg_A.ext_free = e;
     n->ext = 0;
@@ -189,23 +247,84 @@ int pg_retain(uint32_t i)
 {
     if (!pg_live(i))
         return PG_EINDEX;
-    if (!pg_can_ref(i))
+    if (!pg_can_hold(i))
         return PG_EFULL;
     pg_A.side[i].refs++;
+    pg_A.nodes[i].holds++;
     return PG_OK;
 }
 
-/* Arenas up to this many slots (12.6 MB) are never shrunk, so that a loop
- * that builds and drops graphs of up to this size does not regrow each time. */
+/* Arenas up to this many slots (12.6 MB with the log) are never shrunk, so
+ * that a loop that builds and drops graphs of up to this size does not regrow
+ * each time. */
 #define TRIM_FLOOR (1u << 18)
+
+/* The smallest power of two at least n and at least floor. */
+static uint64_t pow2_at_least(uint64_t n, uint64_t floor)
+{
+    uint64_t cap = floor;
+    while (cap < n)
+        cap *= 2;
+    return cap;
+}
+
+/* Shrinks the creation log and its marks to what the live entries need, above
+ * TRIM_FLOOR. The marks are all 0 here (outside a pass), so a shorter block
+ * of them is still all 0. */
+static void trim_log(void)
+{
+    log_compact();
+    uint64_t cap = pow2_at_least(pg_A.log_len, TRIM_FLOOR);
+    if (cap >= pg_A.log_cap)
+        return;
+    /* a block that fails to shrink serves as well */
+    uint32_t *log = realloc(pg_A.log, (size_t)cap * sizeof(uint32_t));
+    if (log)
+        pg_A.log = log;
+    uint64_t *marks = realloc(pg_A.marks, (size_t)(cap / 64 + 1) * sizeof(uint64_t));
+    if (marks)
+        pg_A.marks = marks;
+    pg_A.log_cap = (uint32_t)cap;
+}
+
+/* Drops free ext records off the top of the table, relinks the rest of the
+ * free ones in index order and shrinks the table to fit. Records in use keep
+ * their index, which side[].ext and the kept-order list hold. */
+static void trim_ext(void)
+{
+    while (pg_A.ext_used > 0 && pg_A.ext[pg_A.ext_used - 1].owner == PG_NIL)
+        pg_A.ext_used--;
+    pg_A.ext_free = PG_NIL;
+    for (uint32_t e = pg_A.ext_used; e-- > 0;) {
+        if (pg_A.ext[e].owner == PG_NIL) {
+            pg_A.ext[e].next_free = pg_A.ext_free;
+            pg_A.ext_free = e;
+        }
+    }
+    if (pg_A.ext_used == 0) {
+        free(pg_A.ext);
+        pg_A.ext = NULL;
+        pg_A.ext_cap = 0;
+        return;
+    }
+    uint64_t cap = pow2_at_least(pg_A.ext_used, 64);
+    if (cap < pg_A.ext_cap) {
+        pg_ext *ext = realloc(pg_A.ext, (size_t)cap * sizeof(pg_ext));
+        if (ext)
+            pg_A.ext = ext;
+        pg_A.ext_cap = (uint32_t)cap;
+    }
+}
 
 /* Tidies the arena after a large release: drops free slots off the top,
  * relinks the free list in index order, and above TRIM_FLOOR shrinks the block
- * to the next power of two that holds the slots in use. In index order, a
- * graph built next takes ascending slots in the order it is made, so that
- * graph.c's passes, which follow that order, read memory in address order.
- * Indices of live nodes do not change. Costs one scan of the slots in use,
- * paid for by the more than used / 2 frees since the last trim. */
+ * to the next power of two that holds the slots in use; then does the same
+ * for the creation log and the ext table. In index order, a graph built next
+ * takes ascending slots in the order it is made, so that graph.c's passes,
+ * which follow that order, read memory in address order. Indices of live
+ * nodes do not change, so a live node in a high slot keeps every slot below
+ * it allocated. Costs one scan of the slots, log entries and ext records in
+ * use, paid for by the more than used / 2 frees since the last trim. */
 static void trim(void)
 {
     pg_node *nodes = pg_A.nodes;
@@ -221,9 +340,17 @@ static void trim(void)
             pg_A.nfree++;
         }
     }
-    uint64_t cap = TRIM_FLOOR;
-    while (cap < pg_A.used)
-        cap *= 2;
+    /* A node made while a large graph lived sits above it; once the graph is
+     * gone it may be alone in the upper half, holding every slot below. */
+    pg_A.lone_top = PG_NIL;
+    if (pg_A.used > TRIM_FLOOR) {
+        uint32_t i = pg_A.used - 1;
+        while (--i >= pg_A.used / 2 && nodes[i].op == PG_FREE)
+            ;
+        if (i < pg_A.used / 2)
+            pg_A.lone_top = pg_A.used - 1;
+    }
+    uint64_t cap = pow2_at_least(pg_A.used, TRIM_FLOOR);
     if (cap < pg_A.cap) { /* a block that fails to shrink serves as well */
         pg_node *smaller = realloc(nodes, (size_t)cap * sizeof(pg_node));
         if (smaller)
@@ -233,6 +360,8 @@ static void trim(void)
             pg_A.side = side;
         pg_A.cap = (uint32_t)cap;
     }
+    trim_log();
+    trim_ext();
 }
 
 int pg_release(uint32_t i)
@@ -241,6 +370,9 @@ int pg_release(uint32_t i)
         return PG_EINDEX;
     pg_node *nodes = pg_A.nodes;
     pg_side *side = pg_A.side;
+    if (nodes[i].holds == 0)
+        return PG_EARG;
+    nodes[i].holds--;
     if (--side[i].refs)
         return PG_OK;
     /* Nodes whose count reached zero wait on a pending list threaded through
@@ -267,7 +399,8 @@ int pg_release(uint32_t i)
         freed++;
     }
     pg_A.freed_since_trim += freed;
-    if (pg_A.freed_since_trim > pg_A.used / 2)
+    if (pg_A.freed_since_trim > pg_A.used / 2
+        || (pg_A.lone_top != PG_NIL && nodes[pg_A.lone_top].op == PG_FREE))
         trim();
     return PG_OK;
 }

@@ -24,8 +24,14 @@ typedef struct pg_node {
                             its index; an operand's pos is below its child's */
     uint8_t op;          /* a pg_op, or PG_FREE */
     uint8_t flags;       /* PG_SEEN */
-    uint8_t pad[2];
+    uint16_t holds;      /* the references in side[].refs held from outside the
+                            arena (Values, optimizers), at most PG_MAX_HOLDS;
+                            the rest are child links. pg_release gives back a
+                            hold, never a link, so no caller can free a node
+                            that a live node still names */
 } pg_node;
+
+#define PG_MAX_HOLDS UINT16_MAX
 
 /* flags: set only inside graph.c's passes, on a node found under the root
  * and not yet reached; clear everywhere else. */
@@ -45,8 +51,16 @@ typedef struct pg_ext {
     char *label;         /* owned; NULL when none */
     uint32_t *order;     /* owned; pg_order's result for this root, or NULL */
     uint32_t norder;     /* entries in order */
-    uint32_t next_free;  /* free ext slot: next free slot, or PG_NIL */
+    uint32_t owner;      /* the node whose side[].ext names this record, or
+                            PG_NIL while the record is free */
+    uint32_t next_free;  /* free record: the next free record, or PG_NIL */
+    uint32_t newer, older; /* with an order: neighbours in the kept-order list,
+                            most recently used first; PG_NIL at either end */
 } pg_ext;
+
+/* Kept orders are dropped, least recently used first, once they hold more
+ * than this many bytes together; the order in use is always kept. */
+#define PG_ORDER_BUDGET (8u << 20)
 
 typedef struct pg_arena {
     pg_node *nodes;      /* cap slots; [0, used) handed out, live or free */
@@ -55,6 +69,9 @@ typedef struct pg_arena {
     uint32_t free_head;  /* first free slot, or PG_NIL */
     uint32_t nfree;      /* length of the free list */
     uint32_t freed_since_trim; /* frees since arena.c's trim last ran */
+    uint32_t lone_top;   /* a live node alone in the upper half of the slots
+                            at the last trim, whose release trims again; or
+                            PG_NIL */
     uint32_t limit;      /* most slots allowed (pg_test_node_limit) */
     /* The creation log: the index of every node made, in the order made.
      * [0, log_len) is in use; entry q is current while log[q] names a live
@@ -69,6 +86,7 @@ typedef struct pg_arena {
     pg_ext *ext;         /* ext_cap entries; [0, ext_used) handed out */
     uint32_t ext_cap, ext_used, ext_free;
     uint32_t norders;    /* roots with a kept order */
+    uint32_t newest, oldest; /* ends of the kept-order list, or PG_NIL */
     uint64_t order_bytes;
     uint64_t label_bytes;
     uint32_t fail_countdown; /* pg_test_fail_alloc: fails the allocation at which
@@ -87,12 +105,19 @@ void *pg_realloc(void *p, size_t n);
 int pg_reserve(uint32_t n);
 
 /* Takes a slot from the free list or the tail (pg_reserve must have made room),
- * fills it as a node with one reference, logs it, and takes a reference to
- * each parent. */
+ * fills it as a node with one reference, a hold for the caller, logs it, and
+ * takes a reference (a link) to each parent. */
 uint32_t pg_node_new(uint8_t op, double data, uint32_t p0, uint32_t p1);
 
 /* The ext record of node i, created on demand; NULL when allocation fails. */
 pg_ext *pg_ext_of(uint32_t i);
+
+/* Keeps order (n entries, owned from now on by the arena) as node i's, whose
+ * ext record x has none, and drops the least recently used others until the
+ * kept orders fit PG_ORDER_BUDGET. */
+void pg_order_keep(pg_ext *x, uint32_t *order, uint32_t n);
+/* Marks x's kept order as the most recently used. */
+void pg_order_touch(pg_ext *x);
 
 /* Number of parents an op has. */
 static inline int pg_arity(uint8_t op)
@@ -105,6 +130,12 @@ static inline int pg_arity(uint8_t op)
 static inline int pg_can_ref(uint32_t i)
 {
     return pg_A.side[i].refs < UINT32_MAX - 2;
+}
+
+/* Nonzero while live node i can take another hold. */
+static inline int pg_can_hold(uint32_t i)
+{
+    return pg_can_ref(i) && pg_A.nodes[i].holds < PG_MAX_HOLDS;
 }
 
 /* Nonzero when i names a live node. */

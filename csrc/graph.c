@@ -14,8 +14,12 @@
  * later, so after all its children under root. With order, lists root and the
  * non-leaf nodes under it there, root first. With backprop, does pg_backward's
  * work: a node's gradient is reset when found, and passed on when reached.
- * Returns the number of nodes reached. Allocates nothing, cannot fail. */
-PG_HOT uint32_t sweep(uint32_t root, uint32_t *order, int backprop, double seed)
+ * Stops once max nodes are reached: the nodes found and not reached keep
+ * PG_SEEN and their marks, which the caller clears (pg_nearest), and the
+ * marks of the word the pass stopped in are cleared here. Returns the number
+ * of nodes reached. Allocates nothing, cannot fail. */
+PG_HOT uint32_t sweep(uint32_t root, uint32_t *order, int backprop, double seed,
+                      uint32_t max)
 {
     pg_node *nodes = pg_A.nodes;
     const uint32_t *log = pg_A.log;
@@ -64,8 +68,11 @@ PG_HOT uint32_t sweep(uint32_t root, uint32_t *order, int backprop, double seed)
         }
         if (backprop)
             backward_rule(nodes, x);
-        if ((q & 63) == 0 || !waiting) /* leaving this word, or done */
+        if ((q & 63) == 0 || !waiting || n == max) { /* leaving this word, or done */
             marks[q >> 6] = 0;
+            if (n == max)
+                break;
+        }
     }
     return n;
 }
@@ -76,8 +83,10 @@ int64_t pg_order(uint32_t root, const uint32_t **out)
         return PG_EINDEX;
     uint32_t e = pg_A.side[root].ext;
     if (e && pg_A.ext[e - 1].order) { /* kept */
-        *out = pg_A.ext[e - 1].order;
-        return pg_A.ext[e - 1].norder;
+        pg_ext *x = &pg_A.ext[e - 1];
+        pg_order_touch(x);
+        *out = x->order;
+        return x->norder;
     }
     pg_ext *x = pg_ext_of(root);
     if (!x)
@@ -90,17 +99,36 @@ int64_t pg_order(uint32_t root, const uint32_t **out)
     uint32_t *order = pg_realloc(NULL, cap * sizeof(uint32_t));
     if (!order)
         return PG_ENOMEM;
-    uint32_t n = sweep(root, order, 0, 0.0);
+    uint32_t n = sweep(root, order, 0, 0.0, UINT32_MAX);
     if (n < cap) {
         uint32_t *b = realloc(order, (size_t)n * sizeof(uint32_t));
         if (b) /* on failure the larger block serves as well */
             order = b;
     }
-    x->order = order;
-    x->norder = n;
-    pg_A.norders++;
-    pg_A.order_bytes += (uint64_t)n * sizeof(uint32_t);
+    pg_order_keep(x, order, n);
     *out = order;
+    return n;
+}
+
+int64_t pg_nearest(uint32_t root, uint32_t *out, uint32_t max, int *more)
+{
+    if (!pg_live(root))
+        return PG_EINDEX;
+    if (max == 0)
+        return PG_EARG;
+    uint32_t n = sweep(root, out, 0, 0.0, max);
+    *more = 0;
+    for (uint32_t j = 0; j < n; j++) { /* found, not reached: the cut */
+        const pg_node *x = &pg_A.nodes[out[j]];
+        for (int k = 0; k < pg_arity(x->op); k++) {
+            pg_node *p = &pg_A.nodes[x->parent[k]];
+            if (p->flags & PG_SEEN) {
+                p->flags &= ~PG_SEEN;
+                pg_A.marks[p->pos >> 6] &= ~((uint64_t)1 << (p->pos & 63));
+                *more = 1;
+            }
+        }
+    }
     return n;
 }
 
@@ -108,7 +136,7 @@ int pg_backward(uint32_t root, double seed)
 {
     if (!pg_live(root))
         return PG_EINDEX;
-    sweep(root, NULL, 1, seed);
+    sweep(root, NULL, 1, seed, UINT32_MAX);
     return PG_OK;
 }
 

@@ -5,6 +5,33 @@
 /* The calling thread's grad mode (pg_grad_mode). */
 static _Thread_local int recording = 1;
 
+/* pg_defer_interrupt: the address of the thread-local `me` of the thread whose
+ * next building call returns PG_EINTR, or NULL. Read and written with the
+ * caller's lock held (the GIL, for pygrad), like the arena. */
+static _Thread_local char me;
+static char *interrupted;
+
+void pg_defer_interrupt(void)
+{
+    interrupted = &me;
+}
+
+int pg_take_interrupt(void)
+{
+    int was = interrupted != NULL;
+    interrupted = NULL;
+    return was;
+}
+
+/* PG_EINTR, once, if an interruption of this thread was put off. */
+#define RETURN_IF_INTERRUPTED()          \
+    do {                                 \
+        if (interrupted == &me) {        \
+            interrupted = NULL;          \
+            return PG_EINTR;             \
+        }                                \
+    } while (0)
+
 /* ---- Building. */
 
 /* Creates op(p0, p1) with one reference for the caller, or in no-grad mode
@@ -20,6 +47,7 @@ static uint32_t make(uint8_t op, uint32_t p0, uint32_t p1)
 
 int64_t pg_leaf(double data)
 {
+    RETURN_IF_INTERRUPTED();
     int s = pg_reserve(1);
     if (s != PG_OK)
         return s;
@@ -28,6 +56,7 @@ int64_t pg_leaf(double data)
 
 int64_t pg_unary(uint8_t op, uint32_t x)
 {
+    RETURN_IF_INTERRUPTED();
     if (!pg_live(x))
         return PG_EINDEX;
     if (op < PG_NEG || op >= PG_NOPS)
@@ -42,6 +71,7 @@ int64_t pg_unary(uint8_t op, uint32_t x)
 
 int64_t pg_powk(uint32_t x, double k)
 {
+    RETURN_IF_INTERRUPTED();
     if (!pg_live(x))
         return PG_EINDEX;
     if (!pg_can_ref(x))
@@ -58,6 +88,7 @@ int64_t pg_powk(uint32_t x, double k)
 
 int64_t pg_binary(uint8_t op, uint32_t x, uint32_t y)
 {
+    RETURN_IF_INTERRUPTED();
     if (!pg_live(x) || !pg_live(y))
         return PG_EINDEX;
     if (op < PG_ADD || op > PG_POW)
@@ -72,6 +103,7 @@ int64_t pg_binary(uint8_t op, uint32_t x, uint32_t y)
 
 int64_t pg_binary_k(uint8_t op, uint32_t x, double k, int k_left)
 {
+    RETURN_IF_INTERRUPTED();
     if (!pg_live(x))
         return PG_EINDEX;
     if (op < PG_ADD || op > PG_POW)

@@ -19,7 +19,7 @@ int pg_optim_new(const uint32_t *params, size_t n, pg_optim **out)
     for (size_t k = 0; k < n; k++) {
         if (!pg_live(params[k]))
             return PG_EINDEX;
-        if (!pg_can_ref(params[k]))
+        if (!pg_can_hold(params[k]))
             return PG_EFULL;
     }
     pg_optim *o = pg_realloc(NULL, sizeof *o);
@@ -36,6 +36,7 @@ int pg_optim_new(const uint32_t *params, size_t n, pg_optim **out)
     for (size_t k = 0; k < n; k++) {
         idx[k] = params[k];
         pg_A.side[params[k]].refs++;
+        pg_A.nodes[params[k]].holds++;
         m[k] = v[k] = 0.0;
     }
     *o = (pg_optim){(uint32_t)n, idx, m, v, 0};

@@ -8,9 +8,11 @@
  *
  * Ownership: a node lives while its reference count is above zero. Each
  * handle held outside the arena (a Python Value, an optimizer) owns one
- * reference, and each child node owns one per parent link (a*a owns two of
- * a). When the count reaches zero the node is freed and its parents released,
- * iteratively.
+ * reference, a hold, and each child node owns one per parent link (a*a owns
+ * two of a). The core counts holds apart, and gives back only holds on
+ * request, so a caller's mistake (a release too many, a wrong index) cannot
+ * free a node a live node still names. When the count reaches zero the node is
+ * freed and its parents released, iteratively.
  *
  * Errors: functions return PG_OK (0) or a negative pg_status; those returning
  * int64_t return a non-negative result (a node index, a count) on success.
@@ -34,7 +36,8 @@ enum pg_status {
     PG_ENOMEM = -1, /* an allocation failed; every existing node is intact */
     PG_EFULL = -2,  /* the arena holds as many nodes as its index can name */
     PG_EINDEX = -3, /* an index does not name a live node */
-    PG_EARG = -4    /* an op code or another argument is out of range */
+    PG_EARG = -4,   /* an op code or another argument is out of range */
+    PG_EINTR = -5   /* an interruption put off by pg_defer_interrupt */
 };
 
 /* Operation codes. Binary ops have two parents, unary ops one, leaves none.
@@ -74,11 +77,15 @@ int64_t pg_binary(uint8_t op, uint32_t x, uint32_t y);
  * leaf operand, as if it had been wrapped in a Value first. */
 int64_t pg_binary_k(uint8_t op, uint32_t x, double k, int k_left);
 
-/* ---- References. */
+/* ---- References. A reference held from outside the arena is a hold; a node
+ * has at most 65,535 at once (PG_EFULL past that). */
 
-/* Takes one more reference to node i. */
+/* Takes one more hold on node i. */
 int pg_retain(uint32_t i);
-/* Drops one reference to node i; at zero, frees it and releases its parents. */
+/* Gives back one hold on node i; once no hold and no child link is left,
+ * frees it and releases its parents. PG_EARG, changing nothing, when node i
+ * has no hold to give back: a wrong index can then never free a node that a
+ * live node still names. */
 int pg_release(uint32_t i);
 
 /* ---- Reading and writing nodes. Getters return NaN (pg_data, pg_grad,
@@ -109,9 +116,18 @@ int pg_set_data_many(const uint32_t *idx, const double *data, size_t n);
 /* Root and the non-leaf nodes it depends on, in reverse order of creation:
  * root first and every node before its operands. Leaves are left out: no pass
  * over the order needs them; they are the operands the listed nodes name. The
- * order is computed once per root and kept until the root is freed; *out
- * points into that kept copy. Returns the number of nodes listed. */
+ * order is kept with the root and reused, while the kept orders of all roots
+ * fit a budget of 8 MiB: past it the least recently used are dropped (and
+ * listed again when next asked for). *out points into the kept copy, valid
+ * until the next call of pg_order or pg_forward or the root is freed. Returns
+ * the number of nodes listed. */
 int64_t pg_order(uint32_t root, const uint32_t **out);
+/* The first nodes of root's order, at most max (>= 1) of them, into out,
+ * which has room for max: the same nodes pg_order lists first, in the same
+ * order, found with work in proportion to max rather than to the graph.
+ * *more is set to 1 when the order goes on past them, else 0. Keeps nothing,
+ * allocates nothing. Returns the number listed. */
+int64_t pg_nearest(uint32_t root, uint32_t *out, uint32_t max, int *more);
 /* Reverse-mode pass from root: grads of the non-leaf nodes under root are
  * reset to 0, root's grad gets seed added, and every node's grad then gets
  * the sum of its contributions, added in reverse order of creation. Leaves
@@ -148,6 +164,14 @@ void pg_adam_step(pg_optim *o, double lr, double beta1, double beta2, double eps
 /* Sets whether the calling thread records graphs (enabled != 0) and returns
  * the previous setting. Each thread starts enabled. */
 int pg_grad_mode(int enabled);
+/* Puts off an interruption that arrived in the calling thread: that thread's
+ * next call that would make a node (pg_leaf, pg_unary, pg_powk, pg_binary,
+ * pg_binary_k) makes none and returns PG_EINTR instead, once. */
+void pg_defer_interrupt(void);
+/* Takes back an interruption put off and not yet returned: 1 if there was
+ * one (no call will return PG_EINTR for it now), else 0. From any thread. */
+int pg_take_interrupt(void);
+
 /* Fills *out with the arena's figures. */
 void pg_get_stats(pg_stats *out);
 /* How this core was compiled: "release", or the sanitizers built in, such as

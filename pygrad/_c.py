@@ -44,6 +44,9 @@ _MESSAGES = {
                                 "at most 4,294,967,294 nodes (or a test limit is set)"),
     lib.PG_EINDEX: (ValueError, "the index does not name a live pygrad node"),
     lib.PG_EARG: (ValueError, "an argument to pygrad's core is out of range"),
+    # An interrupt put off by pygrad.interrupts, delivered here, before the
+    # operation makes anything.
+    lib.PG_EINTR: (KeyboardInterrupt, ""),
 }
 
 
