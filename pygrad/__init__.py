@@ -7,6 +7,7 @@
     a.grad, b.grad
 """
 from .value import Value, Leaves, no_grad, stats
+from . import interrupts
 from .export import draw_dot, graph, render
 from . import datasets, nn, optim
 

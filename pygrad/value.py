@@ -1,19 +1,23 @@
 """The Value facade: a Python handle on one node of the C arena.
 
-A Value holds only its node's index. Creating one takes a reference to the
-node and dropping it releases that reference; the arena frees a node when no
-Value and no living child refers to it. Every operator below is a single call
-into C, so the cost per operation is Python's own: the method call, one C call
-and one small object.
+A Value holds only its node's index, in a slot that only this module writes:
+creating a Value takes a reference to the node and dropping it releases that
+reference; the arena frees a node when no Value and no living child refers to
+it. Every operator below is a single call into C, so the cost per operation is
+Python's own: the method call, one C call and one small object.
 """
 import numbers
+import threading
 from contextlib import ContextDecorator
 
 from ._c import ffi, lib, check, raise_status
+from .interrupts import atomic
 
 __all__ = ["Value", "Leaves", "no_grad", "stats"]
 
 _new = object.__new__
+# The largest int that converts to a finite float64; past it, _real names it.
+_INT_MAX = 2**1024 - 2**970 - 1
 _leaf = lib.pg_leaf
 _unary = lib.pg_unary
 _powk = lib.pg_powk
@@ -32,11 +36,22 @@ _OP_NAMES = {
 }
 
 
+def _shown(x):
+    """x for an error message, a long number cut down to its ends."""
+    text = repr(x)
+    return text if len(text) <= 40 else f"{text[:15]}...{text[-8:]} ({len(text)} characters)"
+
+
 def _real(x, what):
-    """x as a float if it is a real number (bool, int, float, NumPy scalar...)."""
-    if isinstance(x, numbers.Real):
-        return float(x)
-    raise TypeError(f"{what} must be a real number, not {type(x).__name__}")
+    """x as a float if it is a real number (bool, int, float, Fraction, NumPy's
+    numbers and bools); TypeError otherwise, OverflowError beyond float64."""
+    t = type(x)
+    if isinstance(x, numbers.Real) or (t.__module__ == "numpy" and t.__name__ in ("bool", "bool_")):
+        try:
+            return float(x)
+        except OverflowError:
+            raise OverflowError(f"{what} {_shown(x)} is out of float64's range") from None
+    raise TypeError(f"{what} must be a real number, not {t.__name__}")
 
 
 def _label_bytes(label):
@@ -57,10 +72,11 @@ def op_name(i):
     return _OP_NAMES[code]
 
 
+@atomic
 def _handle(i):
     """A new Value for live node i, taking a reference to it."""
-    check(lib.pg_retain(i))
     v = _new(Value)
+    check(lib.pg_retain(i))
     v._i = i
     return v
 
@@ -74,12 +90,12 @@ def _binop(op, name):
     def method(self, other):
         if type(other) is Value:
             i = _binary(op, self._i, other._i)
-        elif type(other) is float or type(other) is int:
+        elif type(other) is float or type(other) is int and -_INT_MAX <= other <= _INT_MAX:
             i = _binary_k(op, self._i, other, 0)
         elif isinstance(other, Value):
             i = _binary(op, self._i, other._i)
         elif isinstance(other, numbers.Real):
-            i = _binary_k(op, self._i, float(other), 0)
+            i = _binary_k(op, self._i, _real(other, f"{name} operand"), 0)
         else:
             return NotImplemented
         if i < 0:
@@ -88,18 +104,18 @@ def _binop(op, name):
         v._i = i
         return v
     method.__name__ = method.__qualname__ = name
-    return method
+    return atomic(method)
 
 
 def _rbinop(op, name):
     """The method for `other <op> self` when other is not a Value."""
     def method(self, other):
-        if type(other) is float or type(other) is int:
+        if type(other) is float or type(other) is int and -_INT_MAX <= other <= _INT_MAX:
             i = _binary_k(op, self._i, other, 1)
         elif isinstance(other, Value):
             i = _binary(op, other._i, self._i)
         elif isinstance(other, numbers.Real):
-            i = _binary_k(op, self._i, float(other), 1)
+            i = _binary_k(op, self._i, _real(other, f"{name} operand"), 1)
         else:
             return NotImplemented
         if i < 0:
@@ -108,7 +124,7 @@ def _rbinop(op, name):
         v._i = i
         return v
     method.__name__ = method.__qualname__ = name
-    return method
+    return atomic(method)
 
 
 def _unop(op, name, doc):
@@ -122,33 +138,51 @@ def _unop(op, name, doc):
         return v
     method.__name__ = method.__qualname__ = name
     method.__doc__ = doc
-    return method
+    return atomic(method)
 
 
 class Value:
     """A scalar in a computation graph: its data, and after backward() its grad."""
 
-    __slots__ = ("_i",)
+    # _i: the node's index, owning one of the node's holds (pygrad.h). Written
+    # once, by this module; a pickle cannot set it (__setstate__ refuses). It is
+    # not guarded against writes from Python, which would cost every operation
+    # a slower store (about 13% more instructions): a forged index can make a
+    # Value act on another node, but its release is refused by the core unless
+    # the node has a hold to give, so the arena stays whole. A bare
+    # object.__new__(Value) has no _i and names no node.
+    __slots__ = ("_i", "__weakref__")
 
+    @atomic
     def __new__(cls, data, label=""):
         if type(data) is not float:
             data = _real(data, "Value data")
         encoded = _label_bytes(label) if label != "" else None
+        self = _new(cls)
         i = _leaf(data)
         if i < 0:
             raise_status(i)
-        self = _new(cls)
         self._i = i
         if encoded is not None:
             check(lib.pg_set_label(i, encoded))
         return self
 
+    @atomic
     def __del__(self, _release=lib.pg_release):
-        _release(self._i)
+        try:
+            i = self._i
+        except AttributeError:  # made by object.__new__: no node
+            return
+        _release(i)
 
     def __reduce__(self):
         # Pickles and copies as a leaf with the same data, grad and label.
         return (_restore, (self.data, self.grad, self.label))
+
+    def __setstate__(self, state):
+        # Only a hand-made pickle gets here: pygrad's own never carry state.
+        raise TypeError("a Value cannot be given state by a pickle: pygrad pickles a "
+                        "Value as a call that makes a new leaf")
 
     # ---- Attributes.
 
@@ -161,7 +195,7 @@ class Value:
     def data(self, x):
         if type(x) is not float:
             x = _real(x, "Value.data")
-        lib.pg_set_data(self._i, x)
+        check(lib.pg_set_data(self._i, x))
 
     @property
     def grad(self):
@@ -172,7 +206,7 @@ class Value:
     def grad(self, x):
         if type(x) is not float:
             x = _real(x, "Value.grad")
-        lib.pg_set_grad(self._i, x)
+        check(lib.pg_set_grad(self._i, x))
 
     @property
     def label(self):
@@ -234,15 +268,16 @@ class Value:
     __rtruediv__ = _rbinop(lib.PG_DIV, "__rtruediv__")
     __rpow__ = _rbinop(lib.PG_POW, "__rpow__")
 
+    @atomic
     def __pow__(self, other, modulo=None):
         if modulo is not None:
             return NotImplemented
-        if type(other) is int or type(other) is float:
+        if type(other) is float or type(other) is int and -_INT_MAX <= other <= _INT_MAX:
             i = _powk(self._i, other)  # constant exponent, kept in the node
         elif isinstance(other, Value):
             i = _binary(lib.PG_POW, self._i, other._i)
         elif isinstance(other, numbers.Real):
-            i = _powk(self._i, float(other))
+            i = _powk(self._i, _real(other, "__pow__ operand"))
         else:
             return NotImplemented
         if i < 0:
@@ -290,6 +325,9 @@ class Value:
         return _data(self._i)
 
 
+_setattr = object.__setattr__
+
+
 def _restore(data, grad, label):
     """Unpickles a Value as a leaf."""
     v = Value(data, label)
@@ -298,61 +336,97 @@ def _restore(data, grad, label):
 
 
 class Leaves:
-    """A fixed list of leaves whose data is set in one call, for feeding a
-    new batch to a graph before forward()."""
+    """A fixed, immutable list of leaves whose data is set in one call, for
+    feeding a new batch to a graph before forward()."""
+
+    # _values keeps the leaves alive while _idx, a C array of their indices
+    # made from the same tuple, is held; neither changes after __init__.
+    __slots__ = ("_values", "_idx")
 
     def __init__(self, values):
-        values = list(values)
+        if hasattr(self, "_idx"):
+            raise TypeError("Leaves is immutable: make a new one")
+        values = tuple(values)
         for v in values:
             if not isinstance(v, Value):
                 raise TypeError(f"Leaves takes Values, not {type(v).__name__}")
             if lib.pg_op(v._i) != lib.PG_LEAF:
                 raise ValueError(f"Leaves takes leaves only; {v!r} is the result of {v.op!r}")
-        self.values = values  # keeps the nodes alive while their indices are held
-        self._idx = ffi.new("uint32_t[]", [v._i for v in values])
+        _setattr(self, "_values", values)
+        _setattr(self, "_idx", ffi.new("uint32_t[]", [v._i for v in values]))
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Leaves is immutable: make a new one")
+
+    def __delattr__(self, name):
+        raise AttributeError("Leaves is immutable: make a new one")
+
+    def __reduce__(self):
+        return (Leaves, (self._values,))
+
+    @property
+    def values(self):
+        """The leaves, as a tuple."""
+        return self._values
 
     def __len__(self):
-        return len(self.values)
+        return len(self._values)
 
     def set(self, data):
-        """Sets each leaf's data from data: a sequence of real numbers, or any
-        buffer of float64 (array.array("d"), a NumPy float64 array) read in place."""
-        n = len(self.values)
+        """Sets each leaf's data from data: a sequence of real numbers (what
+        Value() takes, with its errors), or any C-contiguous buffer of float64
+        (array.array("d"), a NumPy float64 array) read in place."""
+        idx = self._idx
+        n = len(idx)  # the C array's own length: set() never reads past it
         if isinstance(data, (list, tuple)):
             if len(data) != n:
                 raise ValueError(f"got {len(data)} numbers for {n} leaves")
-            try:
-                buf = ffi.new("double[]", data)
-            except TypeError:
-                bad = next(x for x in data if not isinstance(x, numbers.Real))
-                raise TypeError(f"leaf data must be real numbers, not {type(bad).__name__}") from None
+            buf = None
+            if _PLAIN.issuperset(map(type, data)):  # floats and ints: converted in C
+                try:
+                    buf = ffi.new("double[]", data)
+                except OverflowError:
+                    pass  # named below
+            if buf is None:
+                buf = ffi.new("double[]", [x if type(x) is float else _real(x, "leaf data")
+                                           for x in data])
         else:
             try:
                 view = memoryview(data)
             except TypeError:
                 raise TypeError(f"data must be a sequence of numbers or a float64 buffer, "
                                 f"not {type(data).__name__}") from None
-            if view.format not in ("d", "<d", "=d") or not view.c_contiguous:
-                raise TypeError(f"a data buffer must be contiguous float64, not format {view.format!r}")
+            if view.format not in ("d", "<d", "=d"):
+                raise TypeError(f"a data buffer must hold float64 (format 'd'), "
+                                f"not format {view.format!r}")
+            if not view.c_contiguous:
+                raise TypeError("a data buffer must be C-contiguous: copy it first "
+                                "(numpy.ascontiguousarray)")
             if view.nbytes != 8 * n:
                 raise ValueError(f"got {view.nbytes // 8} numbers for {n} leaves")
             buf = ffi.from_buffer("double[]", view)
-        check(lib.pg_set_data_many(self._idx, buf, n))
+        check(lib.pg_set_data_many(idx, buf, n))
+
+
+# Number types whose lists cffi converts to double itself.
+_PLAIN = frozenset((float, int))
 
 
 class no_grad(ContextDecorator):
     """Inside, operations record no graph: their results are leaves. Applies to
-    the calling thread only, as in PyTorch; usable as a decorator too."""
+    the calling thread only, as in PyTorch; usable as a decorator too, and one
+    instance may be entered by many threads at once, and nested."""
 
     def __init__(self):
-        self._saved = []
+        self._saved = threading.local()  # each thread's stack of modes to restore
 
     def __enter__(self):
-        self._saved.append(lib.pg_grad_mode(0))
+        stack = self._saved.__dict__.setdefault("stack", [])
+        stack.append(lib.pg_grad_mode(0))
         return self
 
     def __exit__(self, *exc):
-        lib.pg_grad_mode(self._saved.pop())
+        lib.pg_grad_mode(self._saved.stack.pop())
         return False
 
 

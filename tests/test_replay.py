@@ -147,9 +147,9 @@ def test_leaves_refuse_bad_input_and_change_nothing():
     feed = Leaves(xs)
     with pytest.raises(ValueError, match="got 3 numbers for 2 leaves"):
         feed.set([1.0, 2.0, 3.0])
-    with pytest.raises(TypeError, match="leaf data must be real numbers, not str"):
+    with pytest.raises(TypeError, match="leaf data must be a real number, not str"):
         feed.set([1.0, "2"])
-    with pytest.raises(TypeError, match="contiguous float64, not format 'f'"):
+    with pytest.raises(TypeError, match=r"must hold float64 \(format 'd'\), not format 'f'"):
         feed.set(array.array("f", [1.0, 2.0]))
     with pytest.raises(ValueError, match="got 3 numbers for 2 leaves"):
         feed.set(array.array("d", [1.0, 2.0, 3.0]))

@@ -2,6 +2,7 @@
 the same results as one thread, and leave no node behind."""
 import threading
 
+import pygrad
 from pygrad import Value
 from helpers import live_now
 
@@ -106,3 +107,67 @@ def test_stress_threads_for_a_bounded_time(live):
     for seed, result in jobs:  # the same jobs on one thread give the same numbers
         assert random_job(seed) == result
     assert live_now() == live
+
+
+def recording():
+    """Whether the calling thread records graphs now."""
+    return (Value(1.0) * 2.0).op == "*"
+
+
+def test_one_no_grad_instance_shared_by_threads():
+    shared = pygrad.no_grad()
+    step = threading.Barrier(2)
+    seen = {}
+
+    def nested():  # enters twice, and leaves the inner one while B is inside
+        with shared:
+            with shared:
+                step.wait()  # 1: B has entered too
+                step.wait()  # 2
+            seen["A after inner"] = recording()
+            step.wait()  # 3: B checks while A is still inside the outer one
+            step.wait()  # 4
+        seen["A after outer"] = recording()
+
+    def single():
+        step.wait()  # 1: A is inside twice
+        with shared:
+            step.wait()  # 2: A leaves its inner one
+            step.wait()  # 3
+            seen["B inside"] = recording()
+        step.wait()  # 4
+        seen["B after"] = recording()
+
+    threads = [threading.Thread(target=nested), threading.Thread(target=single)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {"A after inner": False, "B inside": False,
+                    "A after outer": True, "B after": True}
+
+
+def test_no_grad_decorator_used_by_threads_at_once():
+    @pygrad.no_grad()
+    def inside(gate):
+        gate.wait()  # every thread inside at once
+        first = recording()
+        gate.wait()
+        return first, recording()
+
+    gate = threading.Barrier(6)
+    results = {}
+
+    def run(k):
+        if k % 2:  # half call it from their own no_grad, half while recording
+            with pygrad.no_grad():
+                results[k] = inside(gate), recording()
+        else:
+            results[k] = inside(gate), recording()
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {k: ((False, False), k % 2 == 0) for k in range(6)}
