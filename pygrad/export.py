@@ -1,6 +1,8 @@
 """Graph export: a graphviz drawing of the graph under a value, and the same
 graph as plain data. Both walk the C core's topological order, fetched in one
-call, so a graph of any depth exports without recursion."""
+call, so a graph of any depth exports without recursion; with max_nodes they
+fetch only the nodes nearest the root, with work in proportion to max_nodes."""
+import math
 import os
 import shutil
 
@@ -28,17 +30,24 @@ def _operands(i):
 
 def _nodes(root, max_nodes):
     """The nodes under root, nearest first: a list of (index, operand indices)
-    of at most max_nodes entries, and the total number of nodes. The core's
-    order lists root and the non-leaf nodes; each leaf comes right after the
-    first node that names it."""
+    of at most max_nodes entries, and whether nodes were left out. The core
+    lists root and the non-leaf nodes; each leaf comes right after the first
+    node that names it."""
     if not isinstance(root, Value):
         raise TypeError(f"root must be a Value, not {type(root).__name__}")
     if max_nodes is not None and (type(max_nodes) is not int or max_nodes < 1):
         raise ValueError(f"max_nodes must be a positive int or None, not {max_nodes!r}")
-    out = ffi.new("const uint32_t **")
-    listed = check(lib.pg_order(root._i, out))  # kept with root while it lives
-    order = out[0]
-    bound = max_nodes if max_nodes is not None else float("inf")
+    if max_nodes is None:
+        out = ffi.new("const uint32_t **")
+        listed = check(lib.pg_order(root._i, out))  # kept with root, within a budget
+        order, more = out[0], False
+        bound = math.inf
+    else:
+        bound = max_nodes
+        order = ffi.new("uint32_t[]", min(max_nodes, 2**32 - 1))
+        more_flag = ffi.new("int *")
+        listed = check(lib.pg_nearest(root._i, order, len(order), more_flag))
+        more = bool(more_flag[0])
     nodes, seen = [], set()
     k = 0
     while k < listed and len(nodes) < bound:
@@ -48,15 +57,21 @@ def _nodes(root, max_nodes):
         nodes.append((i, operands))
         seen.add(i)
         for p in operands:
-            if p not in seen and lib.pg_op(p) == lib.PG_LEAF and len(nodes) < bound:
+            if p not in seen and lib.pg_op(p) == lib.PG_LEAF:
+                if len(nodes) == bound:
+                    more = True
+                    break
                 nodes.append((p, []))
                 seen.add(p)
-    if k == listed and len(nodes) < bound:
-        return nodes, len(nodes)
-    # Cut short: count what was left out, leaves included.
-    leaves = {p for j in range(listed) for p in _operands(order[j])
-              if lib.pg_op(p) == lib.PG_LEAF}
-    return nodes, listed + len(leaves)
+    return nodes, more or k < listed
+
+
+def _number(x):
+    """x for JSON: finite floats as they are, the others as the strings
+    "NaN", "Infinity" and "-Infinity" (what JavaScript's Number() reads)."""
+    if math.isfinite(x):
+        return x
+    return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
 
 
 def _label(i):
@@ -71,9 +86,12 @@ def graph(root, max_nodes=None):
     Each node is {"id", "label", "op", "data", "grad", "children"}: ids count
     from 0 in topological order (operands before results, root last), and
     "children" lists the operands' ids in order. Each edge is [operand id,
-    result id]. With max_nodes, only the max_nodes nodes nearest the root are
-    listed, and links to the others are left out."""
-    nodes, total = _nodes(root, max_nodes)
+    result id]. Non-finite data and grads are the strings "NaN", "Infinity"
+    and "-Infinity", so the result passes json.dumps(allow_nan=False). With
+    max_nodes, only the max_nodes nodes nearest the root are listed, links to
+    the others are left out, and when that leaves nodes out "truncated" is
+    True and "total" is None (counting them would walk the whole graph)."""
+    nodes, truncated = _nodes(root, max_nodes)
     # Topological order: leaves first, then the rest reversed (operands first).
     nodes = [n for n in nodes if not n[1]] + [n for n in reversed(nodes) if n[1]]
     ids = {i: n for n, (i, _) in enumerate(nodes)}
@@ -82,8 +100,10 @@ def graph(root, max_nodes=None):
         children = [ids[p] for p in operands if p in ids]
         edges.extend([c, n] for c in children)
         out.append({"id": n, "label": _label(i), "op": op_name(i),
-                    "data": lib.pg_data(i), "grad": lib.pg_grad(i), "children": children})
-    return {"nodes": out, "edges": edges, "total": total, "truncated": len(out) < total}
+                    "data": _number(lib.pg_data(i)), "grad": _number(lib.pg_grad(i)),
+                    "children": children})
+    return {"nodes": out, "edges": edges, "total": None if truncated else len(out),
+            "truncated": truncated}
 
 
 def _record(text):
@@ -100,12 +120,12 @@ def draw_dot(root, format="svg", rankdir="LR", max_nodes=500):
     small circle per operation, an edge from each operand to its operation
     and from the operation to its result. rankdir is "LR" or "TB"; format is
     any Graphviz output format. Past max_nodes values (None: no bound), the
-    nodes nearest the root are drawn and the drawing says how many are not."""
+    nodes nearest the root are drawn and the drawing says that more are not."""
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
     if format not in graphviz.FORMATS:
         raise ValueError(f"format {format!r} is not a Graphviz output format")
-    nodes, total = _nodes(root, max_nodes)
+    nodes, truncated = _nodes(root, max_nodes)
     dot = graphviz.Digraph(format=format, graph_attr={"rankdir": rankdir})
     drawn = {i for i, _ in nodes}
     for i, operands in nodes:
@@ -120,21 +140,36 @@ def draw_dot(root, format="svg", rankdir="LR", max_nodes=500):
                 dot.edge(f"v{p}", f"op{i}")
             else:
                 dot.edge("more", f"op{i}", style="dashed")
-    if total > len(nodes):
-        dot.node("more", f"{total - len(nodes):,} more values not drawn", shape="note",
-                 style="dashed")
-        dot.attr(label=f"showing the {len(nodes):,} values nearest the root of {total:,}; "
+    if truncated:
+        dot.node("more", "more values not drawn", shape="note", style="dashed")
+        dot.attr(label=f"showing the {len(nodes):,} values nearest the root; "
                        f"draw_dot(max_nodes=None) draws all", labelloc="t")
     return dot
 
 
 def render(root, path, format=None, **options):
-    """Draws the graph under root into the file path and returns path. The
-    format defaults to path's suffix ("graph.svg", "graph.png")."""
+    """Draws the graph under root into the file path (a str or os.PathLike)
+    and returns path. The format is path's suffix ("graph.svg", "graph.png"),
+    or format when given; a path with neither a Graphviz format for a suffix
+    nor a format is refused."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
+    name = os.fspath(path)
+    if not isinstance(name, str):
+        raise TypeError(f"path must name a file with a str, not {type(name).__name__}")
+    if not name or "\0" in name:
+        raise ValueError(f"path {name!r} is not a file name")
+    if format is None:
+        format = os.path.splitext(name)[1][1:].lower()
+        if format not in graphviz.FORMATS:
+            raise ValueError(f"cannot tell the format from {name!r}: give the path a "
+                             f"Graphviz format as its suffix (.svg, .png, .pdf) or pass format=")
+    dot = draw_dot(root, format=format, **options)  # checks format
     if shutil.which("dot") is None:
         raise RuntimeError(DOT_MISSING)
-    if format is None:
-        format = os.path.splitext(str(path))[1][1:].lower() or "svg"
-    dot = draw_dot(root, format=format, **options)
-    dot.render(outfile=str(path), format=format, cleanup=True)
+    # dot reads the graph from a pipe and writes to one: no path is ever on
+    # its command line, where one starting with "-" would read as an option.
+    drawing = dot.pipe(format=format)
+    with open(name, "wb") as f:
+        f.write(drawing)
     return path

@@ -8,6 +8,8 @@ import pygrad
 from pygrad import Value
 from helpers import live_now
 
+MiB = 1 << 20
+
 
 def test_leaf_lives_while_referenced(live):
     a = Value(1.0)
@@ -92,6 +94,8 @@ def test_dropping_ten_million_chain_does_not_recurse(live):
     assert live_now() == live + 10_000_002
     del x  # frees ten million nodes in one C loop
     assert live_now() == live + 1
+    # and gives back their memory: the log and its marks too
+    assert pygrad.stats()["bytes"] <= 16 * MiB
     del one
     assert live_now() == live
 
@@ -157,3 +161,49 @@ def test_freed_slots_are_reused(live):
     assert pygrad.stats()["capacity"] == capacity
     del keep
     assert live_now() == live
+
+
+def test_kept_orders_stay_within_their_budget(live):
+    # forward() on each hidden state of a 20,000-step chain: each state is a
+    # root with an order of its own, 60,001 nodes under the last.
+    a, b = Value(0.5), Value(0.1)
+    x, states = Value(1.0), []
+    for _ in range(20_000):
+        x = (x * a + b).relu()
+        states.append(x)
+    for h in states:
+        h.forward()
+        assert pygrad.stats()["order_bytes"] < 16 * MiB
+    assert abs(states[-1].data - 0.2) < 1e-12
+    # The most recently used are the ones kept, and they are reused.
+    kept = pygrad.stats()["cached_orders"]
+    assert 0 < kept < 20_000
+    assert states[-1].forward() == states[-1].data
+    assert pygrad.stats()["cached_orders"] == kept
+    del states, x, h
+    assert live_now() == live + 2
+    assert pygrad.stats()["cached_orders"] == pygrad.stats()["order_bytes"] == 0
+
+
+def test_memory_comes_back_after_two_million_labelled_nodes(live):
+    values = [Value(float(k), label=f"v{k}") for k in range(2_000_000)]
+    assert pygrad.stats()["bytes"] > 100 * MiB
+    del values
+    assert live_now() == live
+    assert pygrad.stats()["bytes"] <= 16 * MiB
+
+
+def test_one_value_made_while_a_large_graph_lived(live):
+    a, b = Value(0.5), Value(0.1)
+    x = Value(1.0)
+    for _ in range(1_000_000):
+        x = x * a + b
+    lone = Value(3.0)  # takes a slot above the whole graph
+    del x
+    gc.collect()
+    # It holds the slots below it while it lives (the README says so) ...
+    assert pygrad.stats()["bytes"] > 50 * MiB
+    del lone
+    # ... and they come back when it goes.
+    assert live_now() == live + 2
+    assert pygrad.stats()["bytes"] <= 16 * MiB
