@@ -256,8 +256,12 @@ int pg_retain(uint32_t i)
 
 /* Arenas up to this many slots (12.6 MB with the log) are never shrunk, so
  * that a loop that builds and drops graphs of up to this size does not regrow
- * each time. */
+ * each time. (The fuzzer's build sets it lower to reach the shrinking paths.) */
+#ifdef PG_TRIM_FLOOR
+#define TRIM_FLOOR PG_TRIM_FLOOR
+#else
 #define TRIM_FLOOR (1u << 18)
+#endif
 
 /* The smallest power of two at least n and at least floor. */
 static uint64_t pow2_at_least(uint64_t n, uint64_t floor)

@@ -59,8 +59,11 @@ typedef struct pg_ext {
 } pg_ext;
 
 /* Kept orders are dropped, least recently used first, once they hold more
- * than this many bytes together; the order in use is always kept. */
+ * than this many bytes together; the order in use is always kept. (A build
+ * may set it lower, as the fuzzer's does to reach that path.) */
+#ifndef PG_ORDER_BUDGET
 #define PG_ORDER_BUDGET (8u << 20)
+#endif
 
 typedef struct pg_arena {
     pg_node *nodes;      /* cap slots; [0, used) handed out, live or free */

@@ -1,0 +1,424 @@
+/* api_fuzzer.c: libFuzzer harness for the C API in pygrad.h.
+ *
+ * Each input is a program: a sequence of pg_* calls with arguments taken from
+ * the input, invalid ones included (indices past the arena, freed or reused
+ * slots, unknown op codes, NaN, failing allocations, a full arena). The
+ * harness keeps its own model of what it holds (holds on nodes, optimizers)
+ * and after every call checks the arena's invariants against it: the free
+ * list, the creation log and its marks, every node's operands, its count of
+ * links and holds, labels, kept orders and their list, the figures. At the
+ * end it gives back everything it holds and checks that no node is left.
+ *
+ * Build and run: bash fuzz/run SECONDS (clang, -fsanitize=fuzzer,address,
+ * undefined). Any failed check or sanitizer report aborts with the input.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+
+#define CHECK(cond)                                                          \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            fprintf(stderr, "invariant broken at %s:%d: %s\n", __FILE__,     \
+                    __LINE__, #cond);                                        \
+            abort();                                                         \
+        }                                                                    \
+    } while (0)
+
+/* ---- Reading the program. */
+
+typedef struct {
+    const uint8_t *p;
+    size_t n;
+} input;
+
+static uint8_t u8(input *in)
+{
+    if (!in->n)
+        return 0;
+    in->n--;
+    return *in->p++;
+}
+
+static uint32_t u32(input *in)
+{
+    uint32_t x = 0;
+    for (int k = 0; k < 4; k++)
+        x = x << 8 | u8(in);
+    return x;
+}
+
+static double f64(input *in)
+{
+    static const double nice[] = {0.0, -0.0, 1.0, -1.0, 0.5, 2.0, 3.0, -2.5,
+                                  1e-300, 1e300, INFINITY, -INFINITY, NAN};
+    uint8_t kind = u8(in);
+    if (kind < 200)
+        return nice[kind % (sizeof nice / sizeof nice[0])];
+    uint64_t bits = (uint64_t)u32(in) << 32 | u32(in);
+    double x;
+    memcpy(&x, &bits, sizeof x);
+    return x; /* any bit pattern: NaNs, subnormals, infinities */
+}
+
+/* ---- What the harness holds. */
+
+#define MAX_HELD 512
+#define MAX_OPTS 4
+#define MAX_PARAMS 16
+
+static uint32_t held[MAX_HELD]; /* one entry per hold; an index may repeat */
+static int nheld;
+static pg_optim *opts[MAX_OPTS];
+static uint32_t opt_params[MAX_OPTS][MAX_PARAMS];
+static int opt_n[MAX_OPTS];
+
+static void hold(int64_t r)
+{
+    if (r < 0)
+        return;
+    if (nheld == MAX_HELD) { /* no room to remember it: give it back */
+        CHECK(pg_release((uint32_t)r) == PG_OK);
+        return;
+    }
+    held[nheld++] = (uint32_t)r;
+}
+
+/* The holds the model says node i has. */
+static uint32_t holds_of(uint32_t i)
+{
+    uint32_t h = 0;
+    for (int k = 0; k < nheld; k++)
+        h += held[k] == i;
+    for (int o = 0; o < MAX_OPTS; o++)
+        for (int k = 0; opts[o] && k < opt_n[o]; k++)
+            h += opt_params[o][k] == i;
+    return h;
+}
+
+/* An index to pass: mostly one held, or near one, sometimes anything. */
+static uint32_t pick(input *in)
+{
+    uint8_t how = u8(in) % 8;
+    if (how < 4 && nheld)
+        return held[u8(in) % nheld];
+    if (how < 6 && nheld) { /* an operand of something held, or its hidden leaf */
+        uint32_t i = held[u8(in) % nheld];
+        if (pg_live(i))
+            return pg_A.nodes[i].parent[u8(in) & 1];
+        return i;
+    }
+    if (how == 6)
+        return pg_A.used ? u8(in) % (pg_A.used + 2) : 0;
+    return u32(in);
+}
+
+/* ---- The invariants. */
+
+static void check_arena(void)
+{
+    const pg_arena *A = &pg_A;
+    CHECK(A->used <= A->cap);
+    CHECK(A->log_len <= A->log_cap);
+    CHECK(A->ext_used <= A->ext_cap);
+    uint32_t *links = calloc(A->used + 1, sizeof *links);
+    uint8_t *on_free = calloc(A->used + 1, 1);
+    CHECK(links && on_free);
+
+    /* The free list: nfree distinct free slots below used. */
+    uint32_t nfree = 0;
+    for (uint32_t i = A->free_head; i != PG_NIL; i = A->nodes[i].parent[0]) {
+        CHECK(i < A->used && A->nodes[i].op == PG_FREE && !on_free[i]);
+        on_free[i] = 1;
+        CHECK(++nfree <= A->nfree);
+    }
+    CHECK(nfree == A->nfree);
+
+    /* Every slot: free and listed, or a well-formed live node. */
+    uint64_t live = 0, label_bytes = 0;
+    for (uint32_t i = 0; i < A->used; i++) {
+        const pg_node *n = &A->nodes[i];
+        if (n->op == PG_FREE) {
+            CHECK(on_free[i]);
+            continue;
+        }
+        live++;
+        CHECK(n->op < PG_NOPS && n->flags == 0);
+        CHECK(n->pos < A->log_len && A->log[n->pos] == i);
+        for (int k = 0; k < 2; k++) {
+            uint32_t p = n->parent[k];
+            int wanted = k < pg_arity(n->op) || (k == 1 && n->op == PG_POWK);
+            CHECK(wanted == (p != PG_NIL));
+            if (p == PG_NIL)
+                continue;
+            CHECK(pg_live(p) && A->nodes[p].pos < n->pos);
+            if (n->op == PG_POWK && k == 1)
+                CHECK(A->nodes[p].op == PG_LEAF);
+            links[p]++;
+        }
+        if (A->side[i].ext) {
+            uint32_t e = A->side[i].ext - 1;
+            CHECK(e < A->ext_used && A->ext[e].owner == i);
+            if (A->ext[e].label)
+                label_bytes += strlen(A->ext[e].label) + 1;
+        }
+    }
+    CHECK(live == (uint64_t)A->used - A->nfree);
+    CHECK(label_bytes == A->label_bytes);
+    for (uint32_t i = 0; i < A->used; i++) {
+        if (A->nodes[i].op == PG_FREE)
+            continue;
+        uint32_t h = holds_of(i);
+        CHECK(A->nodes[i].holds == h);
+        CHECK(A->side[i].refs == links[i] + h && A->side[i].refs > 0);
+    }
+
+    /* Marks are all 0 outside a pass. */
+    for (uint32_t w = 0; A->log && w <= A->log_cap / 64; w++)
+        CHECK(A->marks[w] == 0);
+
+    /* Kept orders: a list, newest first, of records that have one. */
+    uint32_t norders = 0, prev = PG_NIL;
+    uint64_t order_bytes = 0, newest_bytes = 0;
+    for (uint32_t e = A->newest; e != PG_NIL; e = A->ext[e].older) {
+        const pg_ext *x = &A->ext[e];
+        CHECK(e < A->ext_used && x->order && x->owner != PG_NIL);
+        CHECK(A->side[x->owner].ext == e + 1 && x->newer == prev);
+        CHECK(x->norder >= 1 && x->order[0] == x->owner);
+        for (uint32_t j = 0; j < x->norder; j++)
+            CHECK(pg_live(x->order[j]) && A->nodes[x->order[j]].pos <= A->nodes[x->owner].pos);
+        if (!norders)
+            newest_bytes = (uint64_t)x->norder * sizeof(uint32_t);
+        order_bytes += (uint64_t)x->norder * sizeof(uint32_t);
+        prev = e;
+        CHECK(++norders <= A->norders);
+    }
+    CHECK(prev == A->oldest && norders == A->norders && order_bytes == A->order_bytes);
+    CHECK(order_bytes <= PG_ORDER_BUDGET || order_bytes == newest_bytes);
+    uint32_t with_order = 0;
+    for (uint32_t e = 0; e < A->ext_used; e++)
+        with_order += A->ext[e].owner != PG_NIL && A->ext[e].order != NULL;
+    CHECK(with_order == norders);
+
+    pg_stats s;
+    pg_get_stats(&s);
+    CHECK(s.live_nodes == live && s.capacity == A->cap && s.cached_orders == norders);
+    free(links);
+    free(on_free);
+}
+
+/* ---- One call. */
+
+static void step(input *in)
+{
+    uint32_t i = pick(in), j;
+    double x = f64(in);
+    int64_t r;
+    switch (u8(in) % 24) {
+    case 0:
+        hold(pg_leaf(x));
+        break;
+    case 1:
+        hold(pg_unary(u8(in), i));
+        break;
+    case 2:
+        hold(pg_powk(i, x));
+        break;
+    case 3:
+        j = pick(in);
+        hold(pg_binary(u8(in), i, j));
+        break;
+    case 4:
+        hold(pg_binary_k(u8(in), i, x, u8(in) & 1));
+        break;
+    case 5:
+        r = pg_retain(i);
+        CHECK(r == PG_OK || r == PG_EINDEX || r == PG_EFULL);
+        if (r == PG_OK)
+            hold(i);
+        break;
+    case 6: /* give back a hold the harness has */
+        if (nheld) {
+            int k = u8(in) % nheld;
+            CHECK(pg_release(held[k]) == PG_OK);
+            held[k] = held[--nheld];
+        }
+        break;
+    case 7: /* a release the harness has no hold for: refused */
+        if (!pg_live(i) || holds_of(i) == 0) {
+            int was_live = pg_live(i);
+            r = pg_release(i);
+            CHECK(r == (was_live ? PG_EARG : PG_EINDEX) && pg_live(i) == was_live);
+        }
+        break;
+    case 8:
+        r = pg_set_data(i, x);
+        CHECK(r == (pg_live(i) ? PG_OK : PG_EINDEX));
+        if (r == PG_OK)
+            CHECK(memcmp(&pg_A.nodes[i].data, &x, sizeof x) == 0);
+        break;
+    case 9:
+        CHECK(pg_set_grad(i, x) == (pg_live(i) ? PG_OK : PG_EINDEX));
+        break;
+    case 10: {
+        double d = pg_data(i), g = pg_grad(i);
+        CHECK(pg_live(i) || (isnan(d) && isnan(g)));
+        int op = pg_op(i);
+        CHECK(pg_live(i) ? op == pg_A.nodes[i].op : op == PG_EINDEX);
+        (void)pg_const(i);
+        int k = (int)(int8_t)u8(in);
+        r = pg_parent(i, k);
+        CHECK(!pg_live(i) ? r == PG_EINDEX
+              : (k < 0 || k >= pg_arity(pg_A.nodes[i].op)) ? r == PG_EARG
+              : r == pg_A.nodes[i].parent[k]);
+        const char *l = pg_label(i);
+        CHECK(!l || pg_live(i));
+        break;
+    }
+    case 11: { /* a label of any bytes, or none */
+        char label[24];
+        size_t len = u8(in) % sizeof label;
+        for (size_t k = 0; k < len; k++)
+            label[k] = (char)u8(in);
+        label[len] = '\0';
+        int clear = u8(in) & 1;
+        r = pg_set_label(i, clear ? NULL : label);
+        CHECK(r == PG_OK || r == PG_ENOMEM || (r == PG_EINDEX && !pg_live(i)));
+        if (r == PG_OK)
+            CHECK(clear || !label[0] ? pg_label(i) == NULL
+                                     : pg_label(i) && strcmp(pg_label(i), label) == 0);
+        break;
+    }
+    case 12: {
+        uint32_t idx[8];
+        double data[8];
+        size_t n = u8(in) % 8;
+        for (size_t k = 0; k < n; k++) {
+            idx[k] = pick(in);
+            data[k] = f64(in);
+        }
+        r = pg_set_data_many(idx, data, n);
+        CHECK(r == PG_OK || r == PG_EARG || r == PG_EINDEX);
+        break;
+    }
+    case 13: {
+        const uint32_t *order;
+        r = pg_order(i, &order);
+        CHECK(r > 0 || r == PG_EINDEX || r == PG_ENOMEM);
+        if (r > 0)
+            CHECK(order[0] == i);
+        break;
+    }
+    case 14: {
+        uint32_t out[16];
+        int more = -1;
+        uint32_t max = u8(in) % 17;
+        r = pg_nearest(i, out, max, &more);
+        CHECK(r == PG_EINDEX || (max == 0 && r == PG_EARG)
+              || (r >= 1 && r <= max && (more == 0 || more == 1) && out[0] == i));
+        break;
+    }
+    case 15:
+        r = pg_backward(i, x);
+        CHECK(r == (pg_live(i) ? PG_OK : PG_EINDEX));
+        break;
+    case 16:
+        r = pg_forward(i);
+        CHECK(r == PG_OK || r == PG_ENOMEM || (r == PG_EINDEX && !pg_live(i)));
+        break;
+    case 17: { /* a new optimizer over held nodes, or over anything */
+        int o = u8(in) % MAX_OPTS;
+        if (opts[o])
+            break;
+        uint32_t params[MAX_PARAMS];
+        int n = u8(in) % MAX_PARAMS;
+        for (int k = 0; k < n; k++)
+            params[k] = pick(in);
+        r = pg_optim_new(params, (size_t)n, &opts[o]);
+        CHECK(r == PG_OK || r == PG_EINDEX || r == PG_EFULL || r == PG_ENOMEM);
+        if (r == PG_OK) {
+            memcpy(opt_params[o], params, sizeof params);
+            opt_n[o] = n;
+        } else {
+            opts[o] = NULL;
+        }
+        break;
+    }
+    case 18: {
+        int o = u8(in) % MAX_OPTS;
+        if (!opts[o])
+            break;
+        switch (u8(in) % 4) {
+        case 0:
+            pg_optim_free(opts[o]);
+            opts[o] = NULL;
+            break;
+        case 1:
+            pg_optim_zero_grad(opts[o]);
+            break;
+        case 2:
+            pg_sgd_step(opts[o], x, f64(in), f64(in));
+            break;
+        default:
+            pg_adam_step(opts[o], x, f64(in), f64(in), f64(in), f64(in));
+        }
+        break;
+    }
+    case 19:
+        pg_grad_mode(u8(in) & 1);
+        break;
+    case 20:
+        pg_test_fail_alloc(u8(in) % 4);
+        break;
+    case 21:
+        pg_test_node_limit(u8(in) & 1 ? 0 : pg_A.used + u8(in) % 8);
+        break;
+    case 22:
+        if (u8(in) & 1) {
+            pg_defer_interrupt();
+            CHECK(pg_leaf(x) == PG_EINTR);
+        }
+        (void)pg_take_interrupt();
+        break;
+    default: { /* a chain, to reach trims, compactions and growth */
+        uint32_t n = 1 + u8(in) * 8;
+        int64_t c = pg_leaf(x);
+        for (uint32_t k = 0; c >= 0 && k < n; k++) {
+            int64_t next = pg_binary_k(PG_MUL, (uint32_t)c, 0.5, 0);
+            CHECK(pg_release((uint32_t)c) == PG_OK);
+            c = next;
+        }
+        if (c >= 0 && (u8(in) & 1))
+            hold(c);
+        else if (c >= 0)
+            CHECK(pg_release((uint32_t)c) == PG_OK);
+    }
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    input in = {data, size};
+    while (in.n) {
+        step(&in);
+        check_arena();
+    }
+    /* Give everything back: then no node may be left. */
+    pg_test_fail_alloc(0);
+    pg_test_node_limit(0);
+    pg_grad_mode(1);
+    (void)pg_take_interrupt();
+    for (int o = 0; o < MAX_OPTS; o++) {
+        pg_optim_free(opts[o]);
+        opts[o] = NULL;
+    }
+    while (nheld)
+        CHECK(pg_release(held[--nheld]) == PG_OK);
+    check_arena();
+    CHECK(pg_A.used == pg_A.nfree);
+    return 0;
+}
