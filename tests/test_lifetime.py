@@ -94,8 +94,6 @@ def test_dropping_ten_million_chain_does_not_recurse(live):
     assert live_now() == live + 10_000_002
     del x  # frees ten million nodes in one C loop
     assert live_now() == live + 1
-    # and gives back their memory: the log and its marks too
-    assert pygrad.stats()["bytes"] <= 16 * MiB
     del one
     assert live_now() == live
 
@@ -185,25 +183,48 @@ def test_kept_orders_stay_within_their_budget(live):
     assert pygrad.stats()["cached_orders"] == pygrad.stats()["order_bytes"] == 0
 
 
-def test_memory_comes_back_after_two_million_labelled_nodes(live):
-    values = [Value(float(k), label=f"v{k}") for k in range(2_000_000)]
-    assert pygrad.stats()["bytes"] > 100 * MiB
-    del values
-    assert live_now() == live
-    assert pygrad.stats()["bytes"] <= 16 * MiB
+GIVE_BACK_PROBE = """
+import gc, json, pygrad
+from pygrad import Value
+bytes_at = {}
+a, b = Value(0.5), Value(0.1)
+x = Value(1.0)
+for _ in range(5_000_000):       # a 10,000,000-node chain
+    x = x * a + b
+bytes_at["chain"] = pygrad.stats()["bytes"]
+del x
+bytes_at["chain dropped"] = pygrad.stats()["bytes"]
+values = [Value(float(k), label=f"v{k}") for k in range(2_000_000)]
+bytes_at["labels"] = pygrad.stats()["bytes"]
+del values
+bytes_at["labels dropped"] = pygrad.stats()["bytes"]
+x = Value(1.0)
+for _ in range(1_000_000):
+    x = x * a + b
+lone = Value(3.0)                # takes a slot above the whole graph
+del x
+gc.collect()
+bytes_at["graph dropped, lone value kept"] = pygrad.stats()["bytes"]
+del lone
+bytes_at["lone value dropped"] = pygrad.stats()["bytes"]
+bytes_at["live"] = pygrad.stats()["live_nodes"]
+print(json.dumps(bytes_at))
+"""
 
 
-def test_one_value_made_while_a_large_graph_lived(live):
-    a, b = Value(0.5), Value(0.1)
-    x = Value(1.0)
-    for _ in range(1_000_000):
-        x = x * a + b
-    lone = Value(3.0)  # takes a slot above the whole graph
-    del x
-    gc.collect()
-    # It holds the slots below it while it lives (the README says so) ...
-    assert pygrad.stats()["bytes"] > 50 * MiB
-    del lone
+def test_memory_comes_back_after_large_graphs_and_labels():
+    # A fresh interpreter: what earlier tests left in the arena does not count.
+    import json
+    import subprocess
+    out = subprocess.run([sys.executable, "-c", GIVE_BACK_PROBE], check=True,
+                         capture_output=True, text=True).stdout
+    m = json.loads(out)
+    assert m["chain"] > 400 * MiB and m["labels"] > 100 * MiB
+    assert m["chain dropped"] <= 16 * MiB
+    assert m["labels dropped"] <= 16 * MiB
+    # A value made while a graph lived holds the slots below it (the README
+    # says so) ...
+    assert m["graph dropped, lone value kept"] > 50 * MiB
     # ... and they come back when it goes.
-    assert live_now() == live + 2
-    assert pygrad.stats()["bytes"] <= 16 * MiB
+    assert m["lone value dropped"] <= 16 * MiB
+    assert m["live"] == 2
