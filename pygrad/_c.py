@@ -1,14 +1,18 @@
 """The compiled core as the package sees it, and the one place where its
 negative status codes become Python exceptions."""
+from __future__ import annotations
+
 import importlib.machinery
 import importlib.util
 import os
 import sys
+from types import ModuleType
+from typing import Any, Dict, NoReturn, Tuple, Type
 
 __all__ = ["ffi", "lib", "check", "raise_status"]
 
 
-def _installed_core():
+def _installed_core() -> ModuleType:
     """The compiled core of an installed pygrad.
 
     Run from a source checkout (`python -m pygrad` in the repository), this
@@ -22,7 +26,8 @@ def _installed_core():
         for suffix in importlib.machinery.EXTENSION_SUFFIXES:
             path = os.path.join(folder, "_core" + suffix)
             if os.path.isfile(path):
-                spec = importlib.util.spec_from_file_location(__package__ + "._core", path)
+                spec = importlib.util.spec_from_file_location(f"{__package__}._core", path)
+                assert spec is not None and spec.loader is not None
                 module = importlib.util.module_from_spec(spec)
                 spec.loader.exec_module(module)
                 sys.modules[spec.name] = module
@@ -32,12 +37,15 @@ def _installed_core():
 
 
 try:
-    from ._core import ffi, lib
+    from ._core import ffi as _ffi, lib as _lib
 except ImportError:
     _core = _installed_core()
-    ffi, lib = _core.ffi, _core.lib
+    _ffi, _lib = _core.ffi, _core.lib
+# The cffi module's objects: ffi (types, allocation) and lib (pygrad.h).
+ffi: Any = _ffi
+lib: Any = _lib
 
-_MESSAGES = {
+_MESSAGES: Dict[int, Tuple[Type[BaseException], str]] = {
     lib.PG_ENOMEM: (MemoryError, "pygrad's node arena could not allocate memory; "
                                  "no existing node was changed"),
     lib.PG_EFULL: (MemoryError, "pygrad's node arena is full: a 32-bit index names "
@@ -50,13 +58,13 @@ _MESSAGES = {
 }
 
 
-def raise_status(status):
+def raise_status(status: int) -> NoReturn:
     """Raises the exception for a negative status from the C core."""
     exc, message = _MESSAGES.get(status, (RuntimeError, f"pygrad core status {status}"))
     raise exc(message)
 
 
-def check(status):
+def check(status: int) -> int:
     """Returns a C call's non-negative result, or raises for its status."""
     if status < 0:
         raise_status(status)

@@ -1,17 +1,23 @@
 """The `python -m pygrad` command line."""
+from __future__ import annotations
+
 import argparse
 import os
 import random
 import shutil
 import time
+from typing import Callable, List, Optional, Sequence, Tuple, cast
 
+from . import __version__
 from .datasets import make_moons
-from .nn import MLP, Neuron
+from .nn import MLP, Neuron, Outputs
 from .optim import SGD
 from .value import Leaves, Value
 
 
-def moons_training(steps=100, seed=1337, lr=1.0, rebuild=False, log=print):
+def moons_training(steps: int = 100, seed: int = 1337, lr: float = 1.0, rebuild: bool = False,
+                   log: Callable[[str], None] = print
+                   ) -> Tuple[MLP, List[List[float]], List[int], float, float]:
     """Trains MLP(2, [16, 16, 1]) on 100 two-moons points with micrograd's
     demo loss: mean(relu(1 - y * score)) + 1e-4 * sum(p * p), and SGD whose
     learning rate falls linearly from lr to lr / 10.
@@ -26,14 +32,14 @@ def moons_training(steps=100, seed=1337, lr=1.0, rebuild=False, log=print):
     params = model.parameters()
     opt = SGD(params, lr=lr)
 
-    def build():
-        scores = [model(x) for x in X]
+    def build() -> Tuple[Value, List[Value]]:
+        scores = [_one(model(x)) for x in X]
         losses = [(1 - yi * si).relu() for yi, si in zip(y, scores)]
         data_loss = sum(losses) * (1.0 / len(losses))
         reg_loss = 1e-4 * sum(p * p for p in params)
-        return data_loss + reg_loss, scores
+        return cast(Value, data_loss + reg_loss), scores
 
-    def accuracy(scores):
+    def accuracy(scores: List[Value]) -> float:
         return sum((yi > 0) == (si.data > 0) for yi, si in zip(y, scores)) / len(y)
 
     log(f"training MLP(2, [16, 16, 1]) ({len(params)} parameters) on {len(X)} points, "
@@ -57,7 +63,8 @@ def moons_training(steps=100, seed=1337, lr=1.0, rebuild=False, log=print):
     return model, X, y, accuracy(scores), per_step
 
 
-def plot_boundary(model, X, y, path, size=80):
+def plot_boundary(model: MLP, X: List[List[float]], y: List[int], path: str,
+                  size: int = 80) -> None:
     """Writes the model's decision boundary over the points as a PNG. The
     grid is scored by replaying one graph over two input leaves."""
     import matplotlib
@@ -65,16 +72,16 @@ def plot_boundary(model, X, y, path, size=80):
     import matplotlib.pyplot as plt
 
     u, v = Value(0.0), Value(0.0)
-    score = model([u, v])
+    score = _one(model([u, v]))
     inputs = Leaves([u, v])
 
-    def axis(k):
+    def axis(k: int) -> List[float]:
         lo, hi = min(p[k] for p in X) - 0.5, max(p[k] for p in X) + 0.5
         return [lo + (hi - lo) * j / (size - 1) for j in range(size)]
     xs, ys = axis(0), axis(1)
-    grid = []
+    grid: List[List[float]] = []
     for b in ys:
-        row = []
+        row: List[float] = []
         for a in xs:
             inputs.set([a, b])
             row.append(1.0 if score.forward() > 0 else 0.0)
@@ -89,7 +96,13 @@ def plot_boundary(model, X, y, path, size=80):
     plt.close(fig)
 
 
-def draw_neuron(path):
+def _one(out: Outputs) -> Value:
+    """A one-output model's Value."""
+    assert isinstance(out, Value)
+    return out
+
+
+def draw_neuron(path: str) -> None:
     """Draws one tanh neuron's graph, with its gradients, as an SVG."""
     from .export import render
     random.seed(0)
@@ -103,7 +116,7 @@ def draw_neuron(path):
     render(out, path)
 
 
-def demo(args):
+def demo(args: argparse.Namespace) -> int:
     model, X, y, acc, per_step = moons_training(args.steps, args.seed, args.lr, args.rebuild)
     print(f"final accuracy {acc:.0%} after {args.steps} steps; "
           f"{per_step * 1e3:.2f} ms per step ({'rebuilt' if args.rebuild else 'replayed'} graph)")
@@ -128,7 +141,7 @@ def demo(args):
     return 0
 
 
-def _positive_int(text):
+def _positive_int(text: str) -> int:
     try:
         n = int(text)
     except ValueError:
@@ -138,7 +151,7 @@ def _positive_int(text):
     return n
 
 
-def _positive_float(text):
+def _positive_float(text: str) -> float:
     try:
         x = float(text)
     except ValueError:
@@ -148,10 +161,11 @@ def _positive_float(text):
     return x
 
 
-def main(argv=None):
+def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pygrad",
         description="pygrad: scalar reverse-mode autograd with a compiled C core.")
+    parser.add_argument("--version", action="version", version=f"pygrad {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="command", required=True)
     d = sub.add_parser("demo", help="train a small MLP on two moons and draw what it learned",
                        description="Trains MLP(2, [16, 16, 1]) on 100 two-moons points as "

@@ -1,11 +1,15 @@
 """Small toy data sets, generated in-process: no download."""
+from __future__ import annotations
+
 import math
 import random
+from typing import List, Optional, Tuple
 
 __all__ = ["make_moons"]
 
 
-def make_moons(n=100, noise=0.1, seed=None):
+def make_moons(n: int = 100, noise: float = 0.1,
+               seed: Optional[int] = None) -> Tuple[List[List[float]], List[int]]:
     """Two interleaving half circles, as scikit-learn's make_moons draws them.
 
     Returns (X, y): n points [x0, x1] and their labels, -1 for the upper

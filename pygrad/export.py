@@ -2,9 +2,12 @@
 graph as plain data. Both walk the C core's topological order, fetched in one
 call, so a graph of any depth exports without recursion; with max_nodes they
 fetch only the nodes nearest the root, with work in proportion to max_nodes."""
+from __future__ import annotations
+
 import math
 import os
 import shutil
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import graphviz
 
@@ -18,8 +21,12 @@ DOT_MISSING = ("rendering needs Graphviz's `dot` program, which is not on PATH: 
                "graphviz` (macOS) or `conda install graphviz`")
 
 
-def _operands(i):
-    out = []
+# What graph() returns for one node: its id, label, op, data, grad and children.
+Node = Dict[str, Any]
+
+
+def _operands(i: int) -> List[int]:
+    out: List[int] = []
     for which in (0, 1):
         p = lib.pg_parent(i, which)
         if p < 0:
@@ -28,7 +35,7 @@ def _operands(i):
     return out
 
 
-def _nodes(root, max_nodes):
+def _nodes(root: Value, max_nodes: Optional[int]) -> Tuple[List[Tuple[int, List[int]]], bool]:
     """The nodes under root, nearest first: a list of (index, operand indices)
     of at most max_nodes entries, and whether nodes were left out. The core
     lists root and the non-leaf nodes; each leaf comes right after the first
@@ -41,14 +48,15 @@ def _nodes(root, max_nodes):
         out = ffi.new("const uint32_t **")
         listed = check(lib.pg_order(root._i, out))  # kept with root, within a budget
         order, more = out[0], False
-        bound = math.inf
+        bound: float = math.inf
     else:
         bound = max_nodes
         order = ffi.new("uint32_t[]", min(max_nodes, 2**32 - 1))
         more_flag = ffi.new("int *")
         listed = check(lib.pg_nearest(root._i, order, len(order), more_flag))
         more = bool(more_flag[0])
-    nodes, seen = [], set()
+    nodes: List[Tuple[int, List[int]]] = []
+    seen = set()
     k = 0
     while k < listed and len(nodes) < bound:
         i = order[k]
@@ -66,7 +74,7 @@ def _nodes(root, max_nodes):
     return nodes, more or k < listed
 
 
-def _number(x):
+def _number(x: float) -> Union[float, str]:
     """x for JSON: finite floats as they are, the others as the strings
     "NaN", "Infinity" and "-Infinity" (what JavaScript's Number() reads)."""
     if math.isfinite(x):
@@ -74,12 +82,12 @@ def _number(x):
     return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
 
 
-def _label(i):
+def _label(i: int) -> str:
     p = lib.pg_label(i)
     return "" if p == ffi.NULL else ffi.string(p).decode()
 
 
-def graph(root, max_nodes=None):
+def graph(root: Value, max_nodes: Optional[int] = None) -> Dict[str, Any]:
     """The graph under root as JSON-ready data.
 
     Returns {"nodes": [...], "edges": [...], "total": N, "truncated": bool}.
@@ -95,7 +103,8 @@ def graph(root, max_nodes=None):
     # Topological order: leaves first, then the rest reversed (operands first).
     nodes = [n for n in nodes if not n[1]] + [n for n in reversed(nodes) if n[1]]
     ids = {i: n for n, (i, _) in enumerate(nodes)}
-    out, edges = [], []
+    out: List[Node] = []
+    edges: List[List[int]] = []
     for n, (i, operands) in enumerate(nodes):
         children = [ids[p] for p in operands if p in ids]
         edges.extend([c, n] for c in children)
@@ -106,14 +115,15 @@ def graph(root, max_nodes=None):
             "truncated": truncated}
 
 
-def _record(text):
+def _record(text: str) -> str:
     """Text safe inside a graphviz record label."""
     for ch in "\\{}|<>":
         text = text.replace(ch, "\\" + ch)
     return text
 
 
-def draw_dot(root, format="svg", rankdir="LR", max_nodes=500):
+def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR",
+             max_nodes: Optional[int] = 500) -> graphviz.Digraph:
     """A graphviz.Digraph of the graph under root, as micrograd draws it.
 
     One record per value showing `label | data | grad` (4 decimals), one
@@ -147,7 +157,8 @@ def draw_dot(root, format="svg", rankdir="LR", max_nodes=500):
     return dot
 
 
-def render(root, path, format=None, **options):
+def render(root: Value, path: Union[str, os.PathLike[str]], format: Optional[str] = None,
+           **options: Any) -> Union[str, os.PathLike[str]]:
     """Draws the graph under root into the file path (a str or os.PathLike)
     and returns path. The format is path's suffix ("graph.svg", "graph.png"),
     or format when given; a path with neither a Graphviz format for a suffix

@@ -18,21 +18,28 @@ the delay is one or two functions' worth. A handler installed after pygrad is
 imported replaces this one, and then these windows are open again; see the
 README's Guarantees.
 """
+from __future__ import annotations
+
 import os
 import signal
 import threading
 import time
+from types import FrameType, CodeType
+from typing import Any, Callable, Optional, Set, TypeVar
 
 from ._c import lib
 
 __all__ = ["atomic", "installed"]
 
 # The code of every function during which a SIGINT is put off.
-_ATOMIC = set()
-_previous = None
+_ATOMIC: Set[CodeType] = set()
+# The handler pygrad wrapped: Python's own, or one installed before it.
+_previous: Callable[[int, Optional[FrameType]], Any] = signal.default_int_handler
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def atomic(function):
+def atomic(function: F) -> F:
     """Marks function as one an interrupt must not land in; returns it."""
     _ATOMIC.add(function.__code__)
     return function
@@ -48,7 +55,7 @@ _resend = False
 _deferring = False
 
 
-def _watch():
+def _watch() -> None:
     """Sends SIGINT again, a millisecond after an interrupt was put off, unless
     an operation delivered it meanwhile."""
     global _resend
@@ -61,11 +68,11 @@ def _watch():
             os.kill(os.getpid(), signal.SIGINT)
 
 
-def _start_watcher():
+def _start_watcher() -> None:
     threading.Thread(target=_watch, name="pygrad interrupts", daemon=True).start()
 
 
-def _on_sigint(signum, frame):
+def _on_sigint(signum: int, frame: Optional[FrameType]) -> Any:
     global _deferring
     if _deferring:  # inside the lines below: put this one off too
         _put_off()
@@ -81,7 +88,7 @@ def _on_sigint(signum, frame):
     return _previous(signum, frame)
 
 
-def _put_off():
+def _put_off() -> None:
     """Arms the core's PG_EINTR for this thread, or marks the signal to send again."""
     global _resend
     if _previous is signal.default_int_handler:
@@ -90,12 +97,12 @@ def _put_off():
         _resend = True
 
 
-def installed():
+def installed() -> bool:
     """True while pygrad's handler is SIGINT's, putting interrupts off."""
     return signal.getsignal(signal.SIGINT) is _on_sigint
 
 
-def _install():
+def _install() -> None:
     """Wraps SIGINT's Python handler, if it has one and this is the main thread."""
     global _previous
     if threading.current_thread() is not threading.main_thread():

@@ -7,10 +7,13 @@ independent copies with the same parameters:
     pickle.dump(model, open("model.pkl", "wb"))      # save
     model = pickle.load(open("model.pkl", "rb"))     # load
 """
+from __future__ import annotations
+
 import numbers
 import random
+from typing import Any, Callable, Dict, Iterable, List, Sequence, Union
 
-from .value import Value
+from .value import Number, Value
 
 __all__ = ["Module", "Neuron", "Layer", "MLP"]
 
@@ -19,19 +22,26 @@ __all__ = ["Module", "Neuron", "Layer", "MLP"]
 MAX_PARAMETERS = 2**32 - 2
 
 # The activations a neuron may apply, by name.
-ACTIVATIONS = {"relu": Value.relu, "tanh": Value.tanh, "sigmoid": Value.sigmoid}
+ACTIVATIONS: Dict[str, Callable[[Value], Value]] = {
+    "relu": Value.relu, "tanh": Value.tanh, "sigmoid": Value.sigmoid}
+
+# What a model takes: numbers or Values; and what it gives: one Value when
+# its last layer has one output, else a list.
+Inputs = Sequence[Union[Value, Number]]
+Outputs = Union[Value, List[Value]]
 
 
-def _size(name, n):
+def _size(name: str, n: object) -> int:
     """n as a positive int (Python's or NumPy's), or the error naming it."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"{name} must be a positive int, not {type(n).__name__}")
-    if n < 1:
+    size = int(n)
+    if size < 1:
         raise ValueError(f"{name} must be a positive int, not {n!r}")
-    return int(n)
+    return size
 
 
-def _check_parameters(what, count):
+def _check_parameters(what: str, count: int) -> None:
     if count > MAX_PARAMETERS:
         raise ValueError(f"{what} would have {count:,} parameters, more than the "
                          f"{MAX_PARAMETERS:,} nodes pygrad's arena can hold")
@@ -40,10 +50,10 @@ def _check_parameters(what, count):
 class Module:
     """Anything with parameters."""
 
-    def parameters(self):
+    def parameters(self) -> List[Value]:
         return []
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         for p in self.parameters():
             p.grad = 0.0
 
@@ -51,7 +61,7 @@ class Module:
 class Neuron(Module):
     """activation(w . x + b), or w . x + b when nonlin is False."""
 
-    def __init__(self, nin, nonlin=True, activation="relu"):
+    def __init__(self, nin: int, nonlin: bool = True, activation: str = "relu") -> None:
         nin = _size("nin", nin)
         _check_parameters(f"Neuron({nin})", nin + 1)
         if activation not in ACTIVATIONS:
@@ -61,7 +71,7 @@ class Neuron(Module):
         self.nonlin = nonlin
         self.activation = activation
 
-    def __call__(self, x):
+    def __call__(self, x: Inputs) -> Value:
         if len(x) != len(self.w):
             raise ValueError(f"the neuron takes {len(self.w)} inputs, got {len(x)}")
         act = self.b
@@ -69,10 +79,10 @@ class Neuron(Module):
             act = act + wi * xi
         return ACTIVATIONS[self.activation](act) if self.nonlin else act
 
-    def parameters(self):
+    def parameters(self) -> List[Value]:
         return self.w + [self.b]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         kind = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}[self.activation]
         return f"{kind if self.nonlin else 'Linear'}Neuron({len(self.w)})"
 
@@ -80,19 +90,19 @@ class Neuron(Module):
 class Layer(Module):
     """nout neurons over the same nin inputs; keyword arguments go to each Neuron."""
 
-    def __init__(self, nin, nout, **kwargs):
+    def __init__(self, nin: int, nout: int, **kwargs: Any) -> None:
         nin, nout = _size("nin", nin), _size("nout", nout)
         _check_parameters(f"Layer({nin}, {nout})", (nin + 1) * nout)
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
 
-    def __call__(self, x):
+    def __call__(self, x: Inputs) -> Outputs:
         out = [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
 
-    def parameters(self):
+    def parameters(self) -> List[Value]:
         return [p for n in self.neurons for p in n.parameters()]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
 
 
@@ -101,7 +111,7 @@ class MLP(Module):
     the activation. Called on a list of numbers or Values, it returns a Value
     when the last layer has one output, else a list."""
 
-    def __init__(self, nin, nouts, activation="relu"):
+    def __init__(self, nin: int, nouts: Iterable[int], activation: str = "relu") -> None:
         if isinstance(nouts, (str, bytes)) or not hasattr(nouts, "__iter__"):
             raise TypeError(f"nouts must be a list of layer sizes, not {type(nouts).__name__}")
         sizes = [_size("nin", nin)] + [_size("each of nouts", n) for n in nouts]
@@ -112,15 +122,14 @@ class MLP(Module):
         self.layers = [Layer(sizes[i], sizes[i + 1], nonlin=i != len(sizes) - 2,
                              activation=activation) for i in range(len(sizes) - 1)]
 
-    def __call__(self, x):
-        for layer in self.layers:
-            x = layer(x)
-            if isinstance(x, Value):
-                x = [x]
-        return x[0] if len(x) == 1 else x
+    def __call__(self, x: Inputs) -> Outputs:
+        for layer in self.layers:  # at least one
+            out = layer(x)
+            x = [out] if isinstance(out, Value) else out
+        return out
 
-    def parameters(self):
+    def parameters(self) -> List[Value]:
         return [p for layer in self.layers for p in layer.parameters()]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"

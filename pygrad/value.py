@@ -6,28 +6,38 @@ reference; the arena frees a node when no Value and no living child refers to
 it. Every operator below is a single call into C, so the cost per operation is
 Python's own: the method call, one C call and one small object.
 """
+from __future__ import annotations
+
 import numbers
 import threading
 from contextlib import ContextDecorator
+from typing import (Any, Callable, Dict, Iterable, Set, SupportsFloat, Tuple, Union,
+                    cast)
 
 from ._c import ffi, lib, check, raise_status
 from .interrupts import atomic
 
 __all__ = ["Value", "Leaves", "no_grad", "stats"]
 
-_new = object.__new__
+_new: Callable[[type[Value]], Value] = object.__new__
 # The largest int that converts to a finite float64; past it, _real names it.
 _INT_MAX = 2**1024 - 2**970 - 1
-_leaf = lib.pg_leaf
-_unary = lib.pg_unary
-_powk = lib.pg_powk
-_binary = lib.pg_binary
-_binary_k = lib.pg_binary_k
-_data = lib.pg_data
-_grad = lib.pg_grad
+_leaf: Callable[[float], int] = lib.pg_leaf
+_unary: Callable[[int, int], int] = lib.pg_unary
+_powk: Callable[[int, object], int] = lib.pg_powk
+_binary: Callable[[int, int, int], int] = lib.pg_binary
+_binary_k: Callable[[int, int, object, int], int] = lib.pg_binary_k
+_data: Callable[[int], float] = lib.pg_data
+_grad: Callable[[int], float] = lib.pg_grad
+
+# What an operator takes beside a Value: any real number.
+Number = SupportsFloat
+# The operator methods' answer to an operand they do not take, typed as what
+# they return otherwise (they are made by functions, not written as dunders).
+_NOT_IMPLEMENTED: Value = NotImplemented
 
 # The op names micrograd shows (PG_POWK shows its exponent: "**3").
-_OP_NAMES = {
+_OP_NAMES: Dict[int, str] = {
     lib.PG_LEAF: "", lib.PG_ADD: "+", lib.PG_SUB: "-", lib.PG_MUL: "*",
     lib.PG_DIV: "/", lib.PG_POW: "**", lib.PG_NEG: "neg", lib.PG_RELU: "ReLU",
     lib.PG_TANH: "tanh", lib.PG_SIGMOID: "sigmoid", lib.PG_EXP: "exp",
@@ -36,25 +46,25 @@ _OP_NAMES = {
 }
 
 
-def _shown(x):
+def _shown(x: object) -> str:
     """x for an error message, a long number cut down to its ends."""
     text = repr(x)
     return text if len(text) <= 40 else f"{text[:15]}...{text[-8:]} ({len(text)} characters)"
 
 
-def _real(x, what):
+def _real(x: object, what: str) -> float:
     """x as a float if it is a real number (bool, int, float, Fraction, NumPy's
     numbers and bools); TypeError otherwise, OverflowError beyond float64."""
     t = type(x)
     if isinstance(x, numbers.Real) or (t.__module__ == "numpy" and t.__name__ in ("bool", "bool_")):
         try:
-            return float(x)
+            return float(cast(SupportsFloat, x))
         except OverflowError:
             raise OverflowError(f"{what} {_shown(x)} is out of float64's range") from None
     raise TypeError(f"{what} must be a real number, not {t.__name__}")
 
 
-def _label_bytes(label):
+def _label_bytes(label: object) -> bytes:
     """A label as the NUL-terminated UTF-8 the core stores."""
     if type(label) is not str:
         raise TypeError(f"Value label must be a str, not {type(label).__name__}")
@@ -63,7 +73,7 @@ def _label_bytes(label):
     return label.encode()
 
 
-def op_name(i):
+def op_name(i: int) -> str:
     """The name of node i's operation, as micrograd shows it."""
     code = lib.pg_op(i)
     if code == lib.PG_POWK:
@@ -73,7 +83,7 @@ def op_name(i):
 
 
 @atomic
-def _handle(i):
+def _handle(i: int) -> Value:
     """A new Value for live node i, taking a reference to it."""
     v = _new(Value)
     check(lib.pg_retain(i))
@@ -85,9 +95,9 @@ def _handle(i):
 # That tail is written out in each rather than shared: a helper would add a
 # Python call, about 50 ns, to every operation.
 
-def _binop(op, name):
+def _binop(op: int, name: str) -> Callable[[Value, Union[Value, Number]], Value]:
     """The method for `self <op> other`."""
-    def method(self, other):
+    def method(self: Value, other: object) -> Value:
         if type(other) is Value:
             i = _binary(op, self._i, other._i)
         elif type(other) is float or type(other) is int and -_INT_MAX <= other <= _INT_MAX:
@@ -97,7 +107,7 @@ def _binop(op, name):
         elif isinstance(other, numbers.Real):
             i = _binary_k(op, self._i, _real(other, f"{name} operand"), 0)
         else:
-            return NotImplemented
+            return _NOT_IMPLEMENTED
         if i < 0:
             raise_status(i)
         v = _new(Value)
@@ -107,9 +117,9 @@ def _binop(op, name):
     return atomic(method)
 
 
-def _rbinop(op, name):
+def _rbinop(op: int, name: str) -> Callable[[Value, Number], Value]:
     """The method for `other <op> self` when other is not a Value."""
-    def method(self, other):
+    def method(self: Value, other: object) -> Value:
         if type(other) is float or type(other) is int and -_INT_MAX <= other <= _INT_MAX:
             i = _binary_k(op, self._i, other, 1)
         elif isinstance(other, Value):
@@ -117,7 +127,7 @@ def _rbinop(op, name):
         elif isinstance(other, numbers.Real):
             i = _binary_k(op, self._i, _real(other, f"{name} operand"), 1)
         else:
-            return NotImplemented
+            return _NOT_IMPLEMENTED
         if i < 0:
             raise_status(i)
         v = _new(Value)
@@ -127,9 +137,9 @@ def _rbinop(op, name):
     return atomic(method)
 
 
-def _unop(op, name, doc):
+def _unop(op: int, name: str, doc: str) -> Callable[[Value], Value]:
     """The method for a one-operand operation."""
-    def method(self):
+    def method(self: Value) -> Value:
         i = _unary(op, self._i)
         if i < 0:
             raise_status(i)
@@ -153,8 +163,10 @@ class Value:
     # object.__new__(Value) has no _i and names no node.
     __slots__ = ("_i", "__weakref__")
 
+    _i: int
+
     @atomic
-    def __new__(cls, data, label=""):
+    def __new__(cls, data: Number, label: str = "") -> Value:
         if type(data) is not float:
             data = _real(data, "Value data")
         encoded = _label_bytes(label) if label != "" else None
@@ -168,18 +180,18 @@ class Value:
         return self
 
     @atomic
-    def __del__(self, _release=lib.pg_release):
+    def __del__(self, _release: Callable[[int], int] = lib.pg_release) -> None:
         try:
             i = self._i
         except AttributeError:  # made by object.__new__: no node
             return
         _release(i)
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Callable[[float, float, str], Value], Tuple[float, float, str]]:
         # Pickles and copies as a leaf with the same data, grad and label.
         return (_restore, (self.data, self.grad, self.label))
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: object) -> None:
         # Only a hand-made pickle gets here: pygrad's own never carry state.
         raise TypeError("a Value cannot be given state by a pickle: pygrad pickles a "
                         "Value as a call that makes a new leaf")
@@ -187,47 +199,47 @@ class Value:
     # ---- Attributes.
 
     @property
-    def data(self):
+    def data(self) -> float:
         """The node's value (a float)."""
         return _data(self._i)
 
     @data.setter
-    def data(self, x):
+    def data(self, x: Number) -> None:
         if type(x) is not float:
             x = _real(x, "Value.data")
         check(lib.pg_set_data(self._i, x))
 
     @property
-    def grad(self):
+    def grad(self) -> float:
         """d(root)/d(this node) from the latest backward() through it."""
         return _grad(self._i)
 
     @grad.setter
-    def grad(self, x):
+    def grad(self, x: Number) -> None:
         if type(x) is not float:
             x = _real(x, "Value.grad")
         check(lib.pg_set_grad(self._i, x))
 
     @property
-    def label(self):
+    def label(self) -> str:
         """A name for drawings; "" when none."""
         p = lib.pg_label(self._i)
         return "" if p == ffi.NULL else ffi.string(p).decode()
 
     @label.setter
-    def label(self, label):
+    def label(self, label: str) -> None:
         check(lib.pg_set_label(self._i, _label_bytes(label)))
 
     @property
-    def op(self):
+    def op(self) -> str:
         """The operation that made this value: "" for a leaf, else "+", "*", "**3", "tanh"..."""
         return op_name(self._i)
 
     @property
-    def children(self):
+    def children(self) -> Tuple[Value, ...]:
         """The operands, in order: (a, b) for a * b, (a,) for a.tanh(), () for a leaf."""
         i = self._i
-        out = []
+        out: list[Value] = []
         for k in (0, 1):
             p = lib.pg_parent(i, k)
             if p < 0:
@@ -239,19 +251,19 @@ class Value:
     _op = op
 
     @property
-    def _prev(self):
+    def _prev(self) -> Set[Value]:
         return set(self.children)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         # Two handles of the same node are the same value.
         if isinstance(other, Value):
             return self._i == other._i
         return NotImplemented
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return self._i
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         label = self.label
         tail = f", label={label!r}" if label else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{tail})"
@@ -269,7 +281,7 @@ class Value:
     __rpow__ = _rbinop(lib.PG_POW, "__rpow__")
 
     @atomic
-    def __pow__(self, other, modulo=None):
+    def __pow__(self, other: Union[Value, Number], modulo: None = None) -> Value:
         if modulo is not None:
             return NotImplemented
         if type(other) is float or type(other) is int and -_INT_MAX <= other <= _INT_MAX:
@@ -289,7 +301,7 @@ class Value:
     __neg__ = _unop(lib.PG_NEG, "__neg__", "-self")
     __abs__ = _unop(lib.PG_ABS, "__abs__", "|self|")
 
-    def __pos__(self):
+    def __pos__(self) -> Value:
         return self
 
     relu = _unop(lib.PG_RELU, "relu", "max(self, 0).")
@@ -304,7 +316,7 @@ class Value:
 
     # ---- Graph passes.
 
-    def backward(self, grad=1.0):
+    def backward(self, grad: Number = 1.0) -> None:
         """Backpropagates from this value, seeded with grad.
 
         Interior nodes get the gradients of this pass; leaves add them to what
@@ -313,22 +325,23 @@ class Value:
             grad = _real(grad, "backward() grad")
         check(lib.pg_backward(self._i, grad))
 
-    def draw_dot(self, **options):
+    def draw_dot(self, **options: Any) -> Any:
         """A graphviz drawing of the graph under this value: see pygrad.draw_dot."""
         from .export import draw_dot
         return draw_dot(self, **options)
 
-    def forward(self):
+    def forward(self) -> float:
         """Recomputes every node under this one from the leaves' current data,
         in C, and returns the new data."""
         check(lib.pg_forward(self._i))
-        return _data(self._i)
+        result: float = _data(self._i)
+        return result
 
 
 _setattr = object.__setattr__
 
 
-def _restore(data, grad, label):
+def _restore(data: float, grad: float, label: str) -> Value:
     """Unpickles a Value as a leaf."""
     v = Value(data, label)
     v.grad = grad
@@ -343,7 +356,10 @@ class Leaves:
     # made from the same tuple, is held; neither changes after __init__.
     __slots__ = ("_values", "_idx")
 
-    def __init__(self, values):
+    _values: Tuple[Value, ...]
+    _idx: Any  # a cffi uint32_t[]
+
+    def __init__(self, values: Iterable[Value]) -> None:
         if hasattr(self, "_idx"):
             raise TypeError("Leaves is immutable: make a new one")
         values = tuple(values)
@@ -355,24 +371,24 @@ class Leaves:
         _setattr(self, "_values", values)
         _setattr(self, "_idx", ffi.new("uint32_t[]", [v._i for v in values]))
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Leaves is immutable: make a new one")
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         raise AttributeError("Leaves is immutable: make a new one")
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[type, Tuple[Tuple[Value, ...]]]:
         return (Leaves, (self._values,))
 
     @property
-    def values(self):
+    def values(self) -> Tuple[Value, ...]:
         """The leaves, as a tuple."""
         return self._values
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._values)
 
-    def set(self, data):
+    def set(self, data: Any) -> None:
         """Sets each leaf's data from data: a sequence of real numbers (what
         Value() takes, with its errors), or any C-contiguous buffer of float64
         (array.array("d"), a NumPy float64 array) read in place."""
@@ -417,20 +433,19 @@ class no_grad(ContextDecorator):
     the calling thread only, as in PyTorch; usable as a decorator too, and one
     instance may be entered by many threads at once, and nested."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._saved = threading.local()  # each thread's stack of modes to restore
 
-    def __enter__(self):
+    def __enter__(self) -> no_grad:
         stack = self._saved.__dict__.setdefault("stack", [])
         stack.append(lib.pg_grad_mode(0))
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         lib.pg_grad_mode(self._saved.stack.pop())
-        return False
 
 
-def stats():
+def stats() -> Dict[str, int]:
     """The arena's figures: live_nodes, capacity, bytes, cached_orders, order_bytes."""
     s = ffi.new("pg_stats *")
     lib.pg_get_stats(s)
