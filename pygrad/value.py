@@ -48,7 +48,10 @@ _OP_NAMES: Dict[int, str] = {
 
 def _shown(x: object) -> str:
     """x for an error message, a long number cut down to its ends."""
-    text = repr(x)
+    try:
+        text = repr(x)
+    except ValueError:  # an int longer than Python will write out in digits
+        return f"{type(x).__name__} of {x.bit_length():,} bits" if isinstance(x, int) else "?"
     return text if len(text) <= 40 else f"{text[:15]}...{text[-8:]} ({len(text)} characters)"
 
 
@@ -56,7 +59,8 @@ def _real(x: object, what: str) -> float:
     """x as a float if it is a real number (bool, int, float, Fraction, NumPy's
     numbers and bools); TypeError otherwise, OverflowError beyond float64."""
     t = type(x)
-    if isinstance(x, numbers.Real) or (t.__module__ == "numpy" and t.__name__ in ("bool", "bool_")):
+    numpy_bool = t.__module__ == "numpy" and t.__name__ in ("bool", "bool_")
+    if isinstance(x, numbers.Real) or numpy_bool:
         try:
             return float(cast(SupportsFloat, x))
         except OverflowError:

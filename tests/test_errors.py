@@ -132,6 +132,9 @@ def test_out_of_range_numbers_raise_overflow_naming_them(live):
         pygrad.Leaves([x]).set([HUGE])
     assert live_now() == before
     assert (x.data, x.grad, y.grad) == (1.0, 0.0, 0.0)
+    # An int too long for Python to write in digits is named by its size.
+    with pytest.raises(OverflowError, match="int of 16,610 bits is out of float64's range"):
+        Value(10 ** 5000)
     # The largest int that converts is still taken as a number.
     assert (x * (2**1024 - 2**970 - 1)).data == 1.7976931348623157e308
 
