@@ -372,13 +372,19 @@ int pg_release(uint32_t i)
 {
     if (!pg_live(i))
         return PG_EINDEX;
+    if (pg_A.nodes[i].holds == 0)
+        return PG_EARG;
+    pg_A.nodes[i].holds--;
+    pg_unlink(i);
+    return PG_OK;
+}
+
+void pg_unlink(uint32_t i)
+{
     pg_node *nodes = pg_A.nodes;
     pg_side *side = pg_A.side;
-    if (nodes[i].holds == 0)
-        return PG_EARG;
-    nodes[i].holds--;
     if (--side[i].refs)
-        return PG_OK;
+        return;
     /* Nodes whose count reached zero wait on a pending list threaded through
      * refs; each one freed releases its parents, which may join the list. A
      * chain of any length is freed in this one loop, without recursion. */
@@ -388,13 +394,18 @@ int pg_release(uint32_t i)
         uint32_t j = pending;
         pg_node *n = &nodes[j];
         pending = side[j].refs;
-        for (int k = 0; k < 2; k++) {
-            uint32_t p = n->parent[k];
+        /* the links it holds: its operands, and PG_POWK's hidden leaf */
+        uint32_t count = 2;
+        const uint32_t *links = pg_is_nary(n->op) ? pg_operands(n, &count) : n->parent;
+        for (uint32_t k = 0; k < count; k++) {
+            uint32_t p = links[k];
             if (p != PG_NIL && --side[p].refs == 0) {
                 side[p].refs = pending;
                 pending = p;
             }
         }
+        if (pg_is_nary(n->op))
+            free(n->operands);
         ext_drop(&side[j]);
         n->op = PG_FREE;
         n->parent[0] = pg_A.free_head;
@@ -406,7 +417,6 @@ int pg_release(uint32_t i)
     if (pg_A.freed_since_trim > pg_A.used / 2
         || (pg_A.lone_top != PG_NIL && nodes[pg_A.lone_top].op == PG_FREE))
         trim();
-    return PG_OK;
 }
 
 double pg_data(uint32_t i)
@@ -448,13 +458,15 @@ double pg_const(uint32_t i)
     return n->op == PG_POWK ? pg_A.nodes[n->parent[1]].data : 0.0;
 }
 
-int64_t pg_parent(uint32_t i, int k)
+int64_t pg_parent(uint32_t i, int64_t k)
 {
     if (!pg_live(i))
         return PG_EINDEX;
-    if (k < 0 || k >= pg_arity(pg_A.nodes[i].op))
+    uint32_t count;
+    const uint32_t *operands = pg_operands(&pg_A.nodes[i], &count);
+    if (k < 0 || k >= count)
         return PG_EARG;
-    return pg_A.nodes[i].parent[k];
+    return operands[k];
 }
 
 int pg_set_label(uint32_t i, const char *s)

@@ -16,10 +16,14 @@
 typedef struct pg_node {
     double data;
     double grad;
-    uint32_t parent[2];  /* operand indices; PG_NIL past the op's arity, except
-                            that PG_POWK's second names the leaf holding its
-                            exponent (held, never shown as an operand). A free
-                            slot: parent[0] is the next free slot, or PG_NIL */
+    union {
+        uint32_t parent[2]; /* operand indices; PG_NIL past the op's arity, except
+                               that PG_POWK's second names the leaf holding its
+                               exponent (held, never shown as an operand). A free
+                               slot: parent[0] is the next free slot, or PG_NIL */
+        uint32_t *operands; /* an n-ary op's, owned: operands[0] is their count,
+                               operands[1..count] their indices */
+    };
     uint32_t pos;        /* this node's entry in the creation log: log[pos] is
                             its index; an operand's pos is below its child's */
     uint8_t op;          /* a pg_op, or PG_FREE */
@@ -112,6 +116,10 @@ int pg_reserve(uint32_t n);
  * takes a reference (a link) to each parent. */
 uint32_t pg_node_new(uint8_t op, double data, uint32_t p0, uint32_t p1);
 
+/* Drops one reference to live node i that is not a hold (a link); at zero,
+ * frees it and releases what it links to, iteratively. */
+void pg_unlink(uint32_t i);
+
 /* The ext record of node i, created on demand; NULL when allocation fails. */
 pg_ext *pg_ext_of(uint32_t i);
 
@@ -122,10 +130,22 @@ void pg_order_keep(pg_ext *x, uint32_t *order, uint32_t n);
 /* Marks x's kept order as the most recently used. */
 void pg_order_touch(pg_ext *x);
 
-/* Number of parents an op has. */
-static inline int pg_arity(uint8_t op)
+/* Nonzero for an op with any number of operands, kept in pg_node.operands. */
+static inline int pg_is_nary(uint8_t op)
 {
-    return op == PG_LEAF ? 0 : op <= PG_POW ? 2 : 1;
+    return op >= PG_SUM && op < PG_NOPS;
+}
+
+/* Node n's operands, as an array of *count indices (none for a leaf; PG_POWK's
+ * hidden exponent leaf is not one of them). */
+static inline const uint32_t *pg_operands(const pg_node *n, uint32_t *count)
+{
+    if (pg_is_nary(n->op)) {
+        *count = n->operands[0];
+        return n->operands + 1;
+    }
+    *count = n->op == PG_LEAF ? 0 : n->op <= PG_POW ? 2 : 1;
+    return n->parent;
 }
 
 /* Nonzero while live node i can take another reference without its count

@@ -7,6 +7,21 @@
 
 #include "rules.h"
 
+/* Operand i of a node the pass reached: marks it found, unless it is a leaf
+ * or found already, and with backprop resets its gradient. Returns 1 when it
+ * was newly found. */
+PG_HOT int find(pg_node *nodes, uint64_t *marks, uint32_t i, int backprop)
+{
+    pg_node *p = &nodes[i];
+    if (p->op == PG_LEAF || (p->flags & PG_SEEN))
+        return 0;
+    p->flags |= PG_SEEN;
+    marks[p->pos >> 6] |= (uint64_t)1 << (p->pos & 63);
+    if (backprop)
+        p->grad = 0.0;
+    return 1;
+}
+
 /* One pass down the creation log from root's entry. A node found under root
  * and not yet reached carries PG_SEEN and a mark on its log entry (one bit an
  * entry, so a stretch of unrelated or stale entries is crossed 64 at a time);
@@ -56,15 +71,15 @@ PG_HOT uint32_t sweep(uint32_t root, uint32_t *order, int backprop, double seed,
             order[n] = log[q];
         n++;
         x->flags &= ~PG_SEEN;
-        for (int k = 0; k < pg_arity(x->op); k++) {
-            pg_node *p = &nodes[x->parent[k]];
-            if (p->op != PG_LEAF && !(p->flags & PG_SEEN)) {
-                p->flags |= PG_SEEN;
-                marks[p->pos >> 6] |= (uint64_t)1 << (p->pos & 63);
-                waiting++;
-                if (backprop)
-                    p->grad = 0.0;
-            }
+        if (x->op < PG_SUM) { /* one or two operands, held in the node */
+            waiting += find(nodes, marks, x->parent[0], backprop);
+            if (x->op <= PG_POW)
+                waiting += find(nodes, marks, x->parent[1], backprop);
+        } else {
+            uint32_t count;
+            const uint32_t *operands = pg_operands(x, &count);
+            for (uint32_t k = 0; k < count; k++)
+                waiting += find(nodes, marks, operands[k], backprop);
         }
         if (backprop)
             backward_rule(nodes, x);
@@ -120,8 +135,10 @@ int64_t pg_nearest(uint32_t root, uint32_t *out, uint32_t max, int *more)
     *more = 0;
     for (uint32_t j = 0; j < n; j++) { /* found, not reached: the cut */
         const pg_node *x = &pg_A.nodes[out[j]];
-        for (int k = 0; k < pg_arity(x->op); k++) {
-            pg_node *p = &pg_A.nodes[x->parent[k]];
+        uint32_t count;
+        const uint32_t *operands = pg_operands(x, &count);
+        for (uint32_t k = 0; k < count; k++) {
+            pg_node *p = &pg_A.nodes[operands[k]];
             if (p->flags & PG_SEEN) {
                 p->flags &= ~PG_SEEN;
                 pg_A.marks[p->pos >> 6] &= ~((uint64_t)1 << (p->pos & 63));

@@ -40,14 +40,16 @@ enum pg_status {
     PG_EINTR = -5   /* an interruption put off by pg_defer_interrupt */
 };
 
-/* Operation codes. Binary ops have two parents, unary ops one, leaves none.
- * Each op's forward and backward rules live side by side in rules.h. */
+/* Operation codes. Binary ops have two parents, unary ops one, n-ary ops
+ * any number from 1, leaves none. Each op's forward and backward rules live
+ * side by side in rules.h. */
 enum pg_op {
     PG_LEAF = 0,
     PG_ADD, PG_SUB, PG_MUL, PG_DIV, PG_POW,           /* binary: x op y */
     PG_POWK,                                          /* x ** k, k in a hidden leaf */
     PG_NEG, PG_RELU, PG_TANH, PG_SIGMOID, PG_EXP,     /* unary */
     PG_LOG, PG_SQRT, PG_ABS, PG_SIN, PG_COS,
+    PG_SUM, PG_DOT, PG_LOGSUMEXP,                     /* n-ary */
     PG_NOPS
 };
 
@@ -67,7 +69,7 @@ typedef struct pg_stats {
 
 /* A leaf holding data. */
 int64_t pg_leaf(double data);
-/* op(x) for a unary op (PG_NEG .. PG_COS). */
+/* op(x) for a unary op (PG_NEG .. PG_COS); PG_EARG for any other. */
 int64_t pg_unary(uint8_t op, uint32_t x);
 /* x ** k for a constant exponent k. */
 int64_t pg_powk(uint32_t x, double k);
@@ -76,6 +78,12 @@ int64_t pg_binary(uint8_t op, uint32_t x, uint32_t y);
 /* x op k (k_left == 0) or k op x (k_left != 0): the number k becomes a new
  * leaf operand, as if it had been wrapped in a Value first. */
 int64_t pg_binary_k(uint8_t op, uint32_t x, double k, int k_left);
+/* An n-ary op (PG_SUM, PG_DOT, PG_LOGSUMEXP) over n operands: operand j is
+ * node idx[j], or where idx[j] is UINT32_MAX a new leaf holding k[j] (k may be
+ * NULL when no idx[j] is). PG_DOT's operands are w0, x0, w1, x1, ... and, when
+ * n is odd, the bias last. n is at least 1 (PG_EARG otherwise), at most
+ * UINT32_MAX - 1; an index may repeat. */
+int64_t pg_nary(uint8_t op, const uint32_t *idx, const double *k, size_t n);
 
 /* ---- References. A reference held from outside the arena is a hold; a node
  * has at most 65,535 at once (PG_EFULL past that). */
@@ -100,8 +108,9 @@ int pg_set_grad(uint32_t i, double grad);
 int pg_op(uint32_t i);
 /* The constant of a PG_POWK node (its exponent); 0 for other ops. */
 double pg_const(uint32_t i);
-/* Parent number k (0 or 1) of node i, or PG_EARG where the op has fewer. */
-int64_t pg_parent(uint32_t i, int k);
+/* Operand number k of node i (0 or 1 for unary and binary ops, any below
+ * the count for n-ary ones), or PG_EARG where the op has fewer. */
+int64_t pg_parent(uint32_t i, int64_t k);
 /* Copies s (UTF-8, NUL-terminated) as node i's label; NULL or "" clears it. */
 int pg_set_label(uint32_t i, const char *s);
 /* Node i's label, owned by the arena and valid until the label changes or

@@ -50,6 +50,86 @@ static inline double sgn(double x)
     R(PG_SIN,     sin(x),                   g * cos(x))                          \
     R(PG_COS,     cos(x),                   -g * sin(x))
 
+/* The n-ary rules, over the operands' data v[0] .. v[n-1]:
+ *
+ *   op            out =                                     d/dv[j]:
+ *   PG_SUM        v[0] + v[1] + ... + v[n-1]                g
+ *   PG_DOT        b + v[0]*v[1] + v[2]*v[3] + ...           g * v[j ^ 1]; the bias b: g
+ *   PG_LOGSUMEXP  m + log(exp(v[0] - m) + ...)              g * exp(v[j] - out)
+ *
+ * Sums are taken left to right: PG_DOT's from its bias (v[n-1] when n is odd;
+ * with no bias, from the first product), as micrograd's neuron adds
+ * b + w0*x0 + w1*x1 ... one term at a time, so the two agree to the bit.
+ * PG_LOGSUMEXP subtracts m, the largest v[j], so that no exp overflows; out
+ * is m itself where m is infinite, and NaN where any v[j] is. */
+static inline double nary_forward(const pg_node *nodes, const pg_node *n)
+{
+    uint32_t count;
+    const uint32_t *v = pg_operands(n, &count);
+    double out;
+    switch (n->op) {
+    case PG_SUM:
+        out = nodes[v[0]].data;
+        for (uint32_t j = 1; j < count; j++)
+            out += nodes[v[j]].data;
+        return out;
+    case PG_DOT: {
+        uint32_t j = 0, pairs = count / 2;
+        if (count & 1) {
+            out = nodes[v[count - 1]].data;
+        } else {
+            out = nodes[v[0]].data * nodes[v[1]].data;
+            j = 1;
+        }
+        for (; j < pairs; j++)
+            out += nodes[v[2 * j]].data * nodes[v[2 * j + 1]].data;
+        return out;
+    }
+    default: { /* PG_LOGSUMEXP */
+        double m = -INFINITY, sum = 0.0;
+        for (uint32_t j = 0; j < count; j++) {
+            double x = nodes[v[j]].data;
+            if (isnan(x))
+                return NAN;
+            if (x > m)
+                m = x;
+        }
+        if (isinf(m))
+            return m;
+        for (uint32_t j = 0; j < count; j++)
+            sum += exp(nodes[v[j]].data - m);
+        return m + log(sum);
+    }
+    }
+}
+
+/* Adds an n-ary node's contributions to its operands' gradients. */
+static inline void nary_backward(pg_node *nodes, const pg_node *n)
+{
+    uint32_t count;
+    const uint32_t *v = pg_operands(n, &count);
+    double g = n->grad;
+    switch (n->op) {
+    case PG_SUM:
+        for (uint32_t j = 0; j < count; j++)
+            nodes[v[j]].grad += g;
+        break;
+    case PG_DOT:
+        for (uint32_t j = 0; j + 1 < count; j += 2) {
+            pg_node *w = &nodes[v[j]], *x = &nodes[v[j + 1]];
+            double wd = w->data, xd = x->data;
+            w->grad += g * xd;
+            x->grad += g * wd;
+        }
+        if (count & 1)
+            nodes[v[count - 1]].grad += g;
+        break;
+    default: /* PG_LOGSUMEXP */
+        for (uint32_t j = 0; j < count; j++)
+            nodes[v[j]].grad += g * exp(nodes[v[j]].data - n->data);
+    }
+}
+
 /* PG_POWK's exponent, held by its hidden second parent. */
 PG_HOT double exponent(const pg_node *nodes, const pg_node *n)
 {
@@ -77,8 +157,8 @@ PG_HOT double forward_rule(const pg_node *nodes, const pg_node *n)
     }
         PG_UNARY_RULES(R)
 #undef R
-    default:
-        return n->data; /* a leaf keeps its data */
+    default: /* n-ary ops, kept out of the switch that the others share */
+        return pg_is_nary(n->op) ? nary_forward(nodes, n) : n->data; /* a leaf keeps its data */
     }
 }
 
@@ -114,7 +194,9 @@ PG_HOT void backward_rule(pg_node *nodes, const pg_node *n)
     }
         PG_UNARY_RULES(R)
 #undef R
-    default:
+    default: /* n-ary ops, kept out of the switch that the others share */
+        if (pg_is_nary(n->op))
+            nary_backward(nodes, n);
         break; /* a leaf has no parents */
     }
 }
