@@ -149,9 +149,15 @@ static void check_arena(void)
         live++;
         CHECK(n->op < PG_NOPS && n->flags == 0);
         CHECK(n->pos < A->log_len && A->log[n->pos] == i);
-        for (int k = 0; k < 2; k++) {
-            uint32_t p = n->parent[k];
-            int wanted = k < pg_arity(n->op) || (k == 1 && n->op == PG_POWK);
+        uint32_t count;
+        const uint32_t *operands = pg_operands(n, &count);
+        /* the links it holds: its operands, and PG_POWK's hidden leaf */
+        uint32_t nlinks = pg_is_nary(n->op) ? count : 2;
+        const uint32_t *held_links = pg_is_nary(n->op) ? operands : n->parent;
+        CHECK(!pg_is_nary(n->op) || (n->operands && count >= 1));
+        for (uint32_t k = 0; k < nlinks; k++) {
+            uint32_t p = held_links[k];
+            int wanted = k < count || (k == 1 && n->op == PG_POWK);
             CHECK(wanted == (p != PG_NIL));
             if (p == PG_NIL)
                 continue;
@@ -218,7 +224,7 @@ static void step(input *in)
     uint32_t i = pick(in), j;
     double x = f64(in);
     int64_t r;
-    switch (u8(in) % 24) {
+    switch (u8(in) % 25) {
     case 0:
         hold(pg_leaf(x));
         break;
@@ -270,11 +276,15 @@ static void step(input *in)
         int op = pg_op(i);
         CHECK(pg_live(i) ? op == pg_A.nodes[i].op : op == PG_EINDEX);
         (void)pg_const(i);
-        int k = (int)(int8_t)u8(in);
+        int64_t k = (int8_t)u8(in);
         r = pg_parent(i, k);
-        CHECK(!pg_live(i) ? r == PG_EINDEX
-              : (k < 0 || k >= pg_arity(pg_A.nodes[i].op)) ? r == PG_EARG
-              : r == pg_A.nodes[i].parent[k]);
+        if (!pg_live(i)) {
+            CHECK(r == PG_EINDEX);
+        } else {
+            uint32_t count;
+            const uint32_t *operands = pg_operands(&pg_A.nodes[i], &count);
+            CHECK((k < 0 || k >= count) ? r == PG_EARG : r == operands[k]);
+        }
         const char *l = pg_label(i);
         CHECK(!l || pg_live(i));
         break;
@@ -377,6 +387,21 @@ static void step(input *in)
     case 21:
         pg_test_node_limit(u8(in) & 1 ? 0 : pg_A.used + u8(in) % 8);
         break;
+    case 24: { /* an n-ary node over held nodes, numbers and anything */
+        uint32_t idx[40];
+        double k[40];
+        size_t n = u8(in) % 40;
+        for (size_t j = 0; j < n; j++) {
+            idx[j] = u8(in) & 1 ? PG_NIL : pick(in);
+            k[j] = f64(in);
+        }
+        uint8_t op = PG_SUM + u8(in) % 4; /* PG_SUM .. PG_NOPS: one invalid */
+        r = pg_nary(op, idx, u8(in) % 8 ? k : NULL, n);
+        CHECK(r >= 0 || r == PG_EARG || r == PG_EINDEX || r == PG_ENOMEM || r == PG_EFULL
+              || r == PG_EINTR);
+        hold(r);
+        break;
+    }
     case 22:
         if (u8(in) & 1) {
             pg_defer_interrupt();
