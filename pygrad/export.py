@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import graphviz
 
 from ._c import ffi, lib, check
-from .value import Value, op_name
+from .value import Value, op_name, operand_indices as _operands
 
 __all__ = ["draw_dot", "graph", "render"]
 
@@ -23,16 +23,6 @@ DOT_MISSING = ("rendering needs Graphviz's `dot` program, which is not on PATH: 
 
 # What graph() returns for one node: its id, label, op, data, grad and children.
 Node = Dict[str, Any]
-
-
-def _operands(i: int) -> List[int]:
-    out: List[int] = []
-    for which in (0, 1):
-        p = lib.pg_parent(i, which)
-        if p < 0:
-            break
-        out.append(p)
-    return out
 
 
 def _nodes(root: Value, max_nodes: Optional[int]) -> Tuple[List[Tuple[int, List[int]]], bool]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numbers
 import threading
 from contextlib import ContextDecorator
-from typing import (Any, Callable, Dict, Iterable, Set, SupportsFloat, Tuple, Union,
+from typing import (Any, Callable, Dict, Iterable, List, Set, SupportsFloat, Tuple, Union,
                     cast)
 
 from ._c import ffi, lib, check, raise_status
@@ -42,8 +42,18 @@ _OP_NAMES: Dict[int, str] = {
     lib.PG_DIV: "/", lib.PG_POW: "**", lib.PG_NEG: "neg", lib.PG_RELU: "ReLU",
     lib.PG_TANH: "tanh", lib.PG_SIGMOID: "sigmoid", lib.PG_EXP: "exp",
     lib.PG_LOG: "log", lib.PG_SQRT: "sqrt", lib.PG_ABS: "abs", lib.PG_SIN: "sin",
-    lib.PG_COS: "cos",
+    lib.PG_COS: "cos", lib.PG_SUM: "sum", lib.PG_DOT: "dot", lib.PG_LOGSUMEXP: "logsumexp",
 }
+
+
+def operand_indices(i: int) -> List[int]:
+    """Node i's operands, in order, as indices."""
+    out: List[int] = []
+    while True:
+        p = lib.pg_parent(i, len(out))
+        if p < 0:
+            return out
+        out.append(p)
 
 
 def _shown(x: object) -> str:
@@ -241,15 +251,9 @@ class Value:
 
     @property
     def children(self) -> Tuple[Value, ...]:
-        """The operands, in order: (a, b) for a * b, (a,) for a.tanh(), () for a leaf."""
-        i = self._i
-        out: list[Value] = []
-        for k in (0, 1):
-            p = lib.pg_parent(i, k)
-            if p < 0:
-                break
-            out.append(_handle(p))
-        return tuple(out)
+        """The operands, in order: (a, b) for a * b, (a,) for a.tanh(), () for a
+        leaf, (w0, x0, w1, x1, ..., bias) for pygrad.dot."""
+        return tuple(_handle(p) for p in operand_indices(self._i))
 
     # micrograd's names, so code that walks micrograd graphs runs unchanged.
     _op = op
