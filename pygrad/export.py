@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import graphviz
 
 from ._c import ffi, lib, check
-from .value import Value, op_name, operand_indices as _operands
+from .value import Value, op_name, operand_indices as _operands, stats
 
 __all__ = ["draw_dot", "graph", "render"]
 
@@ -41,7 +41,8 @@ def _nodes(root: Value, max_nodes: Optional[int]) -> Tuple[List[Tuple[int, List[
         bound: float = math.inf
     else:
         bound = max_nodes
-        order = ffi.new("uint32_t[]", min(max_nodes, 2**32 - 1))
+        # No listing is longer than the arena's live nodes: the buffer is never larger.
+        order = ffi.new("uint32_t[]", min(max_nodes, stats()["live_nodes"]))
         more_flag = ffi.new("int *")
         listed = check(lib.pg_nearest(root._i, order, len(order), more_flag))
         more = bool(more_flag[0])

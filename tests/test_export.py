@@ -197,6 +197,8 @@ def test_a_cut_listing_does_work_in_proportion_to_its_bound(live):
     assert g["truncated"] and g["total"] is None
     dot = draw_dot(x, max_nodes=3)
     assert len(parse(dot)[0]) == 3
+    # A bound far past the graph lists the whole graph.
+    assert len(graph(worked_example(), max_nodes=10**12)["nodes"]) == 7
     # Nothing of the million-node order was listed or kept.
     assert pygrad.stats()["cached_orders"] == 0 and pygrad.stats()["order_bytes"] == 0
     # The cut pass left no mark behind: backward afterwards is right, and the
