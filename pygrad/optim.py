@@ -3,9 +3,10 @@ updates every parameter in one call into C."""
 from __future__ import annotations
 
 import numbers
-from typing import Iterable, List, Optional, Sequence
+from typing import Any, Iterable, List, Optional, Sequence
 
-from ._c import ffi, lib, check
+from ._c import ffi, lib, raise_status
+from .interrupts import atomic
 from .value import Number, Value
 
 __all__ = ["Optimizer", "SGD", "Adam"]
@@ -22,6 +23,17 @@ def _hyper(name: str, x: object, low: float = 0.0, high: Optional[float] = None)
     return value
 
 
+@atomic
+def _new_state(indices: List[int]) -> Any:
+    """The core's optimizer over the nodes indices, freed with its owner. No
+    Python function runs between making it and handing it to ffi.gc."""
+    out = ffi.new("pg_optim **")
+    s = lib.pg_optim_new(indices, len(indices), out)
+    if s < 0:
+        raise_status(s)
+    return ffi.gc(out[0], lib.pg_optim_free)
+
+
 class Optimizer:
     """What SGD and Adam share: the parameters, held in C, and zero_grad()."""
 
@@ -36,9 +48,7 @@ class Optimizer:
             raise ValueError("the optimizer got an empty parameter list")
         if len({p._i for p in params}) != len(params):
             raise ValueError("a parameter appears more than once in the list")
-        out = ffi.new("pg_optim **")
-        check(lib.pg_optim_new(ffi.new("uint32_t[]", [p._i for p in params]), len(params), out))
-        self._state = ffi.gc(out[0], lib.pg_optim_free)
+        self._state = _new_state([p._i for p in params])
         self.params = params
 
     @property

@@ -98,9 +98,13 @@ def op_name(i: int) -> str:
 
 @atomic
 def _handle(i: int) -> Value:
-    """A new Value for live node i, taking a reference to it."""
+    """A new Value for live node i, taking a reference to it. No Python
+    function runs between the retain and the store (an interrupt there would
+    strand the hold), so the status is checked inline."""
     v = _new(Value)
-    check(lib.pg_retain(i))
+    s = lib.pg_retain(i)
+    if s < 0:
+        raise_status(s)
     v._i = i
     return v
 

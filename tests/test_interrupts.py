@@ -29,11 +29,12 @@ def busy(until):
             x = (x * a + b).relu()           # Value op Value, then a unary op
             x = 0.5 * x + 2 ** (-x) - x / 3  # numbers on either side, rpow
             x = x ** 2 - (-x).tanh()
-        kids = x.children                    # handles on existing nodes
+            kids = x.children                # handles on existing nodes
+            s = pygrad.sum([x, *kids, 1.0])  # an n-ary node
         x.forward()
         x.backward()
         x = Value(x.data)                    # drops the whole chain in one __del__
-        del kids
+        del kids, s
 
 
 def test_interrupts_at_random_moments_always_arrive_and_leak_nothing(live):
