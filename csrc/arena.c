@@ -22,6 +22,15 @@ void *pg_realloc(void *p, size_t n)
     return realloc(p, n);
 }
 
+/* The smallest power of two times floor that is at least n. */
+static uint64_t pow2_at_least(uint64_t n, uint64_t floor)
+{
+    uint64_t cap = floor;
+    while (cap < n)
+        cap *= 2;
+    return cap;
+}
+
 /* Drops the log's stale entries, keeping the order of the rest, and points
  * each live node's pos at its new entry. */
 static void log_compact(void)
@@ -51,9 +60,7 @@ static int log_room(uint32_t n)
         return PG_OK;
     }
     uint64_t need = (uint64_t)pg_A.log_len + n;
-    uint64_t cap = pg_A.log_cap ? pg_A.log_cap : 1024;
-    while (cap < need)
-        cap *= 2;
+    uint64_t cap = pow2_at_least(need, pg_A.log_cap ? pg_A.log_cap : 1024);
     if (cap > UINT32_MAX)
         cap = UINT32_MAX;
     if (cap < need)
@@ -85,9 +92,7 @@ int pg_reserve(uint32_t n)
     uint64_t need = (uint64_t)pg_A.used + (n - pg_A.nfree);
     if (need > pg_A.limit)
         return PG_EFULL;
-    uint64_t cap = pg_A.cap ? pg_A.cap : 1024;
-    while (cap < need)
-        cap *= 2;
+    uint64_t cap = pow2_at_least(need, pg_A.cap ? pg_A.cap : 1024);
     if (cap > pg_A.limit)
         cap = pg_A.limit;
     if (cap > SIZE_MAX / sizeof(pg_node))
@@ -262,15 +267,6 @@ int pg_retain(uint32_t i)
 #else
 #define TRIM_FLOOR (1u << 18)
 #endif
-
-/* The smallest power of two at least n and at least floor. */
-static uint64_t pow2_at_least(uint64_t n, uint64_t floor)
-{
-    uint64_t cap = floor;
-    while (cap < n)
-        cap *= 2;
-    return cap;
-}
 
 /* Shrinks the creation log and its marks to what the live entries need, above
  * TRIM_FLOOR. The marks are all 0 here (outside a pass), so a shorter block
