@@ -81,6 +81,38 @@ static int log_room(uint32_t n)
     return PG_OK;
 }
 
+/* Grows the four blocks of slots to hold at least need slots. */
+static int grow(uint64_t need)
+{
+    if (need > pg_A.limit)
+        return PG_EFULL;
+    uint64_t cap = pow2_at_least(need, pg_A.cap ? pg_A.cap : 1024);
+    if (cap > pg_A.limit)
+        cap = pg_A.limit;
+    if (cap > SIZE_MAX / sizeof(pg_node))
+        return PG_ENOMEM;
+    /* If a later block fails, the earlier ones are left larger than cap,
+     * which serves as well. */
+    pg_side *side = pg_realloc(pg_A.side, (size_t)cap * sizeof(pg_side));
+    if (!side)
+        return PG_ENOMEM;
+    pg_A.side = side;
+    double *data = pg_realloc(pg_A.data, (size_t)cap * sizeof(double));
+    if (!data)
+        return PG_ENOMEM;
+    pg_A.data = data;
+    double *grad = pg_realloc(pg_A.grad, (size_t)cap * sizeof(double));
+    if (!grad)
+        return PG_ENOMEM;
+    pg_A.grad = grad;
+    pg_node *nodes = pg_realloc(pg_A.nodes, (size_t)cap * sizeof(pg_node));
+    if (!nodes)
+        return PG_ENOMEM;
+    pg_A.nodes = nodes;
+    pg_A.cap = (uint32_t)cap;
+    return PG_OK;
+}
+
 int pg_reserve(uint32_t n)
 {
     int s = log_room(n);
@@ -89,26 +121,17 @@ int pg_reserve(uint32_t n)
     if ((uint64_t)pg_A.nfree + (pg_A.cap - pg_A.used) >= n)
         return PG_OK;
     /* slots in use or on the free list, plus those the free list can't give */
-    uint64_t need = (uint64_t)pg_A.used + (n - pg_A.nfree);
-    if (need > pg_A.limit)
-        return PG_EFULL;
-    uint64_t cap = pow2_at_least(need, pg_A.cap ? pg_A.cap : 1024);
-    if (cap > pg_A.limit)
-        cap = pg_A.limit;
-    if (cap > SIZE_MAX / sizeof(pg_node))
-        return PG_ENOMEM;
-    /* If the second block fails, the first is left larger than cap, which
-     * serves as well. */
-    pg_side *side = pg_realloc(pg_A.side, (size_t)cap * sizeof(pg_side));
-    if (!side)
-        return PG_ENOMEM;
-    pg_A.side = side;
-    pg_node *nodes = pg_realloc(pg_A.nodes, (size_t)cap * sizeof(pg_node));
-    if (!nodes)
-        return PG_ENOMEM;
-    pg_A.nodes = nodes;
-    pg_A.cap = (uint32_t)cap;
-    return PG_OK;
+    return grow((uint64_t)pg_A.used + (n - pg_A.nfree));
+}
+
+int pg_reserve_run(uint32_t n)
+{
+    int s = log_room(n);
+    if (s != PG_OK)
+        return s;
+    if (pg_A.cap - pg_A.used >= n)
+        return PG_OK;
+    return grow((uint64_t)pg_A.used + n);
 }
 
 uint32_t pg_node_new(uint8_t op, double data, uint32_t p0, uint32_t p1)
@@ -123,8 +146,8 @@ uint32_t pg_node_new(uint8_t op, double data, uint32_t p0, uint32_t p1)
         i = pg_A.used++;
     }
     pg_node *n = &nodes[i];
-    n->data = data;
-    n->grad = 0.0;
+    pg_A.data[i] = data;
+    pg_A.grad[i] = 0.0;
     n->parent[0] = p0;
     n->parent[1] = p1;
     n->pos = pg_A.log_len;
@@ -138,6 +161,23 @@ uint32_t pg_node_new(uint8_t op, double data, uint32_t p0, uint32_t p1)
     if (p1 != PG_NIL)
         pg_A.side[p1].refs++;
     return i;
+}
+
+uint32_t pg_run_new(uint32_t n, const double *data)
+{
+    /* Past the top slot, not from the free list: the only way to be sure of
+     * n neighbours. */
+    uint32_t first = pg_A.used;
+    memcpy(pg_A.data + first, data, (size_t)n * sizeof(double));
+    memset(pg_A.grad + first, 0, (size_t)n * sizeof(double));
+    for (uint32_t i = first; i < first + n; i++) {
+        pg_A.nodes[i] = (pg_node){.parent = {PG_NIL, PG_NIL}, .pos = pg_A.log_len,
+                                  .op = PG_LEAF, .holds = 1};
+        pg_A.log[pg_A.log_len++] = i;
+        pg_A.side[i] = (pg_side){.refs = 1, .ext = 0};
+    }
+    pg_A.used += n;
+    return first;
 }
 
 pg_ext *pg_ext_of(uint32_t i)
@@ -355,6 +395,12 @@ static void trim(void)
         pg_node *smaller = realloc(nodes, (size_t)cap * sizeof(pg_node));
         if (smaller)
             pg_A.nodes = smaller;
+        double *data = realloc(pg_A.data, (size_t)cap * sizeof(double));
+        if (data)
+            pg_A.data = data;
+        double *grad = realloc(pg_A.grad, (size_t)cap * sizeof(double));
+        if (grad)
+            pg_A.grad = grad;
         pg_side *side = realloc(pg_A.side, (size_t)cap * sizeof(pg_side));
         if (side)
             pg_A.side = side;
@@ -417,19 +463,19 @@ void pg_unlink(uint32_t i)
 
 double pg_data(uint32_t i)
 {
-    return pg_live(i) ? pg_A.nodes[i].data : NAN;
+    return pg_live(i) ? pg_A.data[i] : NAN;
 }
 
 double pg_grad(uint32_t i)
 {
-    return pg_live(i) ? pg_A.nodes[i].grad : NAN;
+    return pg_live(i) ? pg_A.grad[i] : NAN;
 }
 
 int pg_set_data(uint32_t i, double data)
 {
     if (!pg_live(i))
         return PG_EINDEX;
-    pg_A.nodes[i].data = data;
+    pg_A.data[i] = data;
     return PG_OK;
 }
 
@@ -437,7 +483,7 @@ int pg_set_grad(uint32_t i, double grad)
 {
     if (!pg_live(i))
         return PG_EINDEX;
-    pg_A.nodes[i].grad = grad;
+    pg_A.grad[i] = grad;
     return PG_OK;
 }
 
@@ -451,7 +497,7 @@ double pg_const(uint32_t i)
     if (!pg_live(i))
         return NAN;
     const pg_node *n = &pg_A.nodes[i];
-    return n->op == PG_POWK ? pg_A.nodes[n->parent[1]].data : 0.0;
+    return n->op == PG_POWK ? pg_A.data[n->parent[1]] : 0.0;
 }
 
 int64_t pg_parent(uint32_t i, int64_t k)
@@ -504,7 +550,7 @@ int pg_set_data_many(const uint32_t *idx, const double *data, size_t n)
         if (!pg_live(idx[k]) || pg_A.nodes[idx[k]].op != PG_LEAF)
             return pg_live(idx[k]) ? PG_EARG : PG_EINDEX;
     for (size_t k = 0; k < n; k++)
-        pg_A.nodes[idx[k]].data = data[k];
+        pg_A.data[idx[k]] = data[k];
     return PG_OK;
 }
 
@@ -512,7 +558,7 @@ void pg_get_stats(pg_stats *out)
 {
     out->live_nodes = (uint64_t)pg_A.used - pg_A.nfree;
     out->capacity = pg_A.cap;
-    out->bytes = (uint64_t)pg_A.cap * (sizeof(pg_node) + sizeof(pg_side))
+    out->bytes = (uint64_t)pg_A.cap * (sizeof(pg_node) + 2 * sizeof(double) + sizeof(pg_side))
                  + (uint64_t)pg_A.log_cap * sizeof(uint32_t)
                  + (pg_A.log ? (uint64_t)(pg_A.log_cap / 64 + 1) * sizeof(uint64_t) : 0)
                  + (uint64_t)pg_A.ext_cap * sizeof(pg_ext)

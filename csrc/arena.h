@@ -10,12 +10,12 @@
 /* The op code of a slot on the free list. */
 #define PG_FREE 0xFF
 
-/* One node: the 32 bytes that the passes over a graph read. What only
- * building, freeing and labels need is kept apart in pg_side, so that two
- * nodes share a cache line. */
+/* One node's structure: 16 bytes. Its value and gradient are not here but
+ * in the arena's data[] and grad[] arrays at the node's index, so that the
+ * values of nodes made one after another (a layer's weights, a batch of
+ * inputs) sit side by side as plain arrays of doubles, which the dense loops
+ * of rules.h and optim.c read and write like hand-written C. */
 typedef struct pg_node {
-    double data;
-    double grad;
     union {
         uint32_t parent[2]; /* operand indices; PG_NIL past the op's arity, except
                                that PG_POWK's second names the leaf holding its
@@ -27,7 +27,7 @@ typedef struct pg_node {
     uint32_t pos;        /* this node's entry in the creation log: log[pos] is
                             its index; an operand's pos is below its child's */
     uint8_t op;          /* a pg_op, or PG_FREE */
-    uint8_t flags;       /* PG_SEEN */
+    uint8_t flags;       /* PG_SEEN, PG_RUNS */
     uint16_t holds;      /* the references in side[].refs held from outside the
                             arena (Values, optimizers), at most PG_MAX_HOLDS;
                             the rest are child links. pg_release gives back a
@@ -37,9 +37,14 @@ typedef struct pg_node {
 
 #define PG_MAX_HOLDS UINT16_MAX
 
-/* flags: set only inside graph.c's passes, on a node found under the root
- * and not yet reached; clear everywhere else. */
+/* flags. PG_SEEN: set only inside graph.c's passes, on a node found under
+ * the root and not yet reached; clear everywhere else. PG_RUNS: set when the
+ * node is made, on a PG_DOT node whose weights and inputs are each a run of
+ * consecutive indices (operand 2j is operand 0 + j, operand 2j + 1 is
+ * operand 1 + j) and the two runs are the same or do not overlap, so that
+ * rules.h may read them as two plain arrays; never changes after. */
 #define PG_SEEN 1
+#define PG_RUNS 2
 
 /* The rest of slot i, at side[i]: 8 bytes. */
 typedef struct pg_side {
@@ -70,8 +75,12 @@ typedef struct pg_ext {
 #endif
 
 typedef struct pg_arena {
-    pg_node *nodes;      /* cap slots; [0, used) handed out, live or free */
-    pg_side *side;       /* cap entries, one per slot */
+    /* Slot i is nodes[i], data[i], grad[i] and side[i]: four blocks of cap
+     * entries; [0, used) handed out, live or free. */
+    pg_node *nodes;
+    double *data;        /* each node's value */
+    double *grad;        /* each node's gradient */
+    pg_side *side;
     uint32_t cap, used;
     uint32_t free_head;  /* first free slot, or PG_NIL */
     uint32_t nfree;      /* length of the free list */
@@ -110,6 +119,15 @@ void *pg_realloc(void *p, size_t n);
  * arena if the free list and the unused tail are short. On failure nothing
  * changes that anyone can see. */
 int pg_reserve(uint32_t n);
+
+/* Makes room for n new nodes in consecutive slots past the top one, and in
+ * the creation log; on failure nothing changes that anyone can see. */
+int pg_reserve_run(uint32_t n);
+
+/* Makes n leaves holding data[0 .. n-1] in the slots past the top one
+ * (pg_reserve_run must have made room), each with one hold for the caller,
+ * logged in index order. Returns the first one's index. */
+uint32_t pg_run_new(uint32_t n, const double *data);
 
 /* Takes a slot from the free list or the tail (pg_reserve must have made room),
  * fills it as a node with one reference, a hold for the caller, logs it, and

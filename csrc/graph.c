@@ -10,7 +10,7 @@
 /* Operand i of a node the pass reached: marks it found, unless it is a leaf
  * or found already, and with backprop resets its gradient. Returns 1 when it
  * was newly found. */
-PG_HOT int find(pg_node *nodes, uint64_t *marks, uint32_t i, int backprop)
+PG_HOT int find(pg_node *nodes, double *grad, uint64_t *marks, uint32_t i, int backprop)
 {
     pg_node *p = &nodes[i];
     if (p->op == PG_LEAF || (p->flags & PG_SEEN))
@@ -18,7 +18,7 @@ PG_HOT int find(pg_node *nodes, uint64_t *marks, uint32_t i, int backprop)
     p->flags |= PG_SEEN;
     marks[p->pos >> 6] |= (uint64_t)1 << (p->pos & 63);
     if (backprop)
-        p->grad = 0.0;
+        grad[i] = 0.0;
     return 1;
 }
 
@@ -37,18 +37,20 @@ PG_HOT uint32_t sweep(uint32_t root, uint32_t *order, int backprop, double seed,
                       uint32_t max)
 {
     pg_node *nodes = pg_A.nodes;
+    const double *data = pg_A.data;
+    double *grad = pg_A.grad;
     const uint32_t *log = pg_A.log;
     uint64_t *marks = pg_A.marks;
     if (nodes[root].op == PG_LEAF) { /* nothing under it */
         if (order)
             order[0] = root;
         if (backprop)
-            nodes[root].grad += seed;
+            grad[root] += seed;
         return 1;
     }
     if (backprop) {
-        nodes[root].grad = 0.0;
-        nodes[root].grad += seed;
+        grad[root] = 0.0;
+        grad[root] += seed;
     }
     uint32_t top = nodes[root].pos, n = 0, waiting = 1;
     nodes[root].flags |= PG_SEEN;
@@ -66,23 +68,24 @@ PG_HOT uint32_t sweep(uint32_t root, uint32_t *order, int backprop, double seed,
             continue;
         }
         waiting--;
-        pg_node *x = &nodes[log[q]];
+        uint32_t i = log[q];
+        pg_node *x = &nodes[i];
         if (order)
-            order[n] = log[q];
+            order[n] = i;
         n++;
         x->flags &= ~PG_SEEN;
         if (x->op < PG_SUM) { /* one or two operands, held in the node */
-            waiting += find(nodes, marks, x->parent[0], backprop);
+            waiting += find(nodes, grad, marks, x->parent[0], backprop);
             if (x->op <= PG_POW)
-                waiting += find(nodes, marks, x->parent[1], backprop);
+                waiting += find(nodes, grad, marks, x->parent[1], backprop);
         } else {
             uint32_t count;
             const uint32_t *operands = pg_operands(x, &count);
             for (uint32_t k = 0; k < count; k++)
-                waiting += find(nodes, marks, operands[k], backprop);
+                waiting += find(nodes, grad, marks, operands[k], backprop);
         }
         if (backprop)
-            backward_rule(nodes, x);
+            backward_rule(data, grad, x, i);
         if ((q & 63) == 0 || !waiting || n == max) { /* leaving this word, or done */
             marks[q >> 6] = 0;
             if (n == max)
@@ -149,11 +152,37 @@ int64_t pg_nearest(uint32_t root, uint32_t *out, uint32_t max, int *more)
     return n;
 }
 
+/* Root's kept order, or NULL when none is kept: a lookup that allocates
+ * nothing and leaves the kept-order list as it is. */
+static const uint32_t *kept_order(uint32_t root, uint32_t *n)
+{
+    uint32_t e = pg_A.side[root].ext;
+    if (!e || !pg_A.ext[e - 1].order)
+        return NULL;
+    *n = pg_A.ext[e - 1].norder;
+    return pg_A.ext[e - 1].order;
+}
+
 int pg_backward(uint32_t root, double seed)
 {
     if (!pg_live(root))
         return PG_EINDEX;
-    sweep(root, NULL, 1, seed, UINT32_MAX);
+    uint32_t n;
+    const uint32_t *order = kept_order(root, &n);
+    if (!order || pg_A.nodes[root].op == PG_LEAF) { /* found on the way down */
+        sweep(root, NULL, 1, seed, UINT32_MAX);
+        return PG_OK;
+    }
+    /* A replayed graph: its order is at hand, so no search. The same nodes
+     * in the same order as the sweep, with the same resets. */
+    const pg_node *nodes = pg_A.nodes;
+    const double *data = pg_A.data;
+    double *grad = pg_A.grad;
+    for (uint32_t j = 0; j < n; j++)
+        grad[order[j]] = 0.0;
+    grad[root] += seed;
+    for (uint32_t j = 0; j < n; j++)
+        backward_rule(data, grad, &nodes[order[j]], order[j]);
     return PG_OK;
 }
 
@@ -163,10 +192,12 @@ int pg_forward(uint32_t root)
     int64_t n = pg_order(root, &order);
     if (n < 0)
         return (int)n;
-    pg_node *nodes = pg_A.nodes;
+    const pg_node *nodes = pg_A.nodes;
+    double *data = pg_A.data;
     for (int64_t j = n - 1; j >= 0; j--) { /* parents before children */
-        pg_node *x = &nodes[order[j]];
-        x->data = forward_rule(nodes, x); /* a leaf root keeps its data */
+        const pg_node *x = &nodes[order[j]];
+        if (x->op != PG_LEAF) /* a leaf root keeps its data */
+            data[order[j]] = forward_rule(data, x);
     }
     return PG_OK;
 }

@@ -41,7 +41,7 @@ int pg_take_interrupt(void)
 static uint32_t make(uint8_t op, uint32_t p0, uint32_t p1)
 {
     pg_node t = {.op = op, .parent = {p0, p1}};
-    double out = forward_rule(pg_A.nodes, &t);
+    double out = forward_rule(pg_A.data, &t);
     if (!recording)
         return pg_node_new(PG_LEAF, out, PG_NIL, PG_NIL);
     return pg_node_new(op, out, p0, p1);
@@ -121,68 +121,235 @@ int64_t pg_binary_k(uint8_t op, uint32_t x, double k, int k_left)
     return r;
 }
 
+/* ---- N-ary nodes. An operand given as PG_NIL with a number becomes a new
+ * leaf whose references are all links from the nodes made with it. */
+
+/* Takes back `by` links from each node idx[j] that is not PG_NIL, j < n,
+ * that take_links added; none reaches 0 here. */
+static void give_links(const uint32_t *idx, size_t n, uint32_t by)
+{
+    for (size_t j = 0; j < n; j++)
+        if (idx[j] != PG_NIL)
+            pg_A.side[idx[j]].refs -= by;
+}
+
+/* Adds `by` links to each node idx[j] that is not PG_NIL, for j < n, one at
+ * a time (an index may repeat); if a count would overflow, takes back all it
+ * added and returns 0. */
+static int take_links(const uint32_t *idx, size_t n, uint32_t by)
+{
+    size_t j = 0;
+    for (; j < n; j++) {
+        uint32_t i = idx[j];
+        if (i == PG_NIL)
+            continue;
+        if (pg_A.side[i].refs >= UINT32_MAX - 2 - by)
+            break;
+        pg_A.side[i].refs += by;
+    }
+    if (j == n)
+        return 1;
+    give_links(idx, j, by);
+    return 0;
+}
+
+/* PG_EINDEX unless every idx[j] names a live node or is PG_NIL, and
+ * PG_EARG if one is PG_NIL without numbers k; else the number of PG_NIL. */
+static int64_t count_numbers(const uint32_t *idx, const double *k, size_t n)
+{
+    int64_t numbers = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (idx[j] == PG_NIL) {
+            if (!k)
+                return PG_EARG;
+            numbers++;
+        } else if (!pg_live(idx[j])) {
+            return PG_EINDEX;
+        }
+    }
+    return numbers;
+}
+
+/* PG_RUNS for a PG_DOT node over operands v (count of them) whose weights and
+ * inputs lie in runs that are the same or apart; else 0. */
+static uint8_t dot_runs(const uint32_t *v, uint32_t count)
+{
+    uint32_t pairs = count / 2;
+    if (pairs < 2)
+        return 0;
+    uint32_t w = v[0], x = v[1];
+    if (w > UINT32_MAX - pairs || x > UINT32_MAX - pairs)
+        return 0;
+    if (w != x && (w < x ? x - w : w - x) < pairs) /* overlapping, not the same */
+        return 0;
+    for (uint32_t j = 1; j < pairs; j++)
+        if (v[2 * j] != w + j || v[2 * j + 1] != x + j)
+            return 0;
+    return PG_RUNS;
+}
+
+/* Makes the node op over operands (owned from here on, with its count first),
+ * whose links are taken, with one hold for the caller; its value from its
+ * rule. The caller has reserved its slot. */
+static uint32_t nary_node(uint8_t op, uint32_t *operands)
+{
+    uint32_t r = pg_node_new(op, 0.0, PG_NIL, PG_NIL);
+    pg_node *node = &pg_A.nodes[r];
+    node->operands = operands;
+    if (op == PG_DOT)
+        node->flags = dot_runs(operands + 1, operands[0]);
+    pg_A.data[r] = nary_forward(pg_A.data, node);
+    return r;
+}
+
+/* Turns n-ary node r into a leaf keeping its value, letting its operands go:
+ * no-grad mode's result. */
+static void nary_to_leaf(uint32_t r)
+{
+    pg_node *node = &pg_A.nodes[r];
+    uint32_t *operands = node->operands;
+    node->op = PG_LEAF;
+    node->flags = 0;
+    node->parent[0] = node->parent[1] = PG_NIL;
+    for (uint32_t j = 1; j <= operands[0]; j++)
+        pg_unlink(operands[j]);
+    free(operands);
+}
+
+/* A new leaf for a number operand: no hold; the nodes made with it link it. */
+static uint32_t number_leaf(double k, uint32_t links)
+{
+    uint32_t c = pg_node_new(PG_LEAF, k, PG_NIL, PG_NIL);
+    pg_A.nodes[c].holds = 0;
+    pg_A.side[c].refs = links;
+    return c;
+}
+
 int64_t pg_nary(uint8_t op, const uint32_t *idx, const double *k, size_t n)
 {
     RETURN_IF_INTERRUPTED();
     if (!pg_is_nary(op) || n == 0 || n >= UINT32_MAX)
         return PG_EARG;
-    size_t leaves = 0;
-    for (size_t j = 0; j < n; j++) {
-        if (idx[j] == PG_NIL) {
-            if (!k)
-                return PG_EARG;
-            leaves++;
-        } else if (!pg_live(idx[j])) {
-            return PG_EINDEX;
-        }
-    }
-    if (leaves > UINT32_MAX - 2)
+    int64_t numbers = count_numbers(idx, k, n);
+    if (numbers < 0)
+        return numbers;
+    if (!take_links(idx, n, 1))
         return PG_EFULL;
-    /* Each operand takes a reference, repeated ones several: take them one
-     * by one, and give them back if a count would overflow. */
-    size_t taken = 0;
-    for (; taken < n; taken++) {
-        uint32_t i = idx[taken];
-        if (i == PG_NIL)
-            continue;
-        if (!pg_can_ref(i))
-            break;
-        pg_A.side[i].refs++;
-    }
     uint32_t *operands = NULL;
-    int s = taken < n ? PG_EFULL : pg_reserve((uint32_t)leaves + 1);
+    int s = pg_reserve((uint32_t)numbers + 1);
     if (s == PG_OK && !(operands = pg_realloc(NULL, (n + 1) * sizeof(uint32_t))))
         s = PG_ENOMEM;
     if (s != PG_OK) {
-        for (size_t j = 0; j < taken; j++)
-            if (idx[j] != PG_NIL)
-                pg_A.side[idx[j]].refs--;
+        give_links(idx, n, 1);
         return s;
     }
-    /* From here nothing fails. A number becomes a leaf whose one reference
-     * is the link from this node, as pg_binary_k's constant. */
+    /* From here nothing fails. */
     operands[0] = (uint32_t)n;
-    for (size_t j = 0; j < n; j++) {
-        if (idx[j] != PG_NIL) {
-            operands[j + 1] = idx[j];
-        } else {
-            uint32_t c = pg_node_new(PG_LEAF, k[j], PG_NIL, PG_NIL);
-            pg_A.nodes[c].holds = 0;
-            operands[j + 1] = c;
+    for (size_t j = 0; j < n; j++)
+        operands[j + 1] = idx[j] != PG_NIL ? idx[j] : number_leaf(k[j], 1);
+    uint32_t r = nary_node(op, operands);
+    if (!recording)
+        nary_to_leaf(r);
+    return r;
+}
+
+int64_t pg_dense(const uint32_t *w, const uint32_t *b, const uint32_t *x, const double *xk,
+                 size_t nin, size_t nout, uint8_t act, uint32_t *out)
+{
+    RETURN_IF_INTERRUPTED();
+    if (nin == 0 || nout == 0 || nin > (UINT32_MAX - 3) / 2 || nout > (UINT32_MAX - 3) / 2
+        || nin > SIZE_MAX / 8 / nout || (act != PG_LEAF && (act < PG_NEG || act > PG_COS)))
+        return PG_EARG;
+    int64_t numbers = count_numbers(x, xk, nin);
+    if (numbers < 0)
+        return numbers;
+    int64_t bad = count_numbers(w, NULL, nin * nout);
+    if (bad == 0 && b)
+        bad = count_numbers(b, NULL, nout);
+    if (bad < 0)
+        return bad;
+    uint64_t slots = (uint64_t)numbers + nout * (act != PG_LEAF ? 2u : 1u);
+    if (slots > UINT32_MAX)
+        return PG_EFULL;
+    /* Links: one to each weight and bias, nout to each input. */
+    if (!take_links(w, nin * nout, 1))
+        return PG_EFULL;
+    if (b && !take_links(b, nout, 1)) {
+        give_links(w, nin * nout, 1);
+        return PG_EFULL;
+    }
+    if (!take_links(x, nin, (uint32_t)nout)) {
+        give_links(w, nin * nout, 1);
+        if (b)
+            give_links(b, nout, 1);
+        return PG_EFULL;
+    }
+    size_t count = 2 * nin + (b ? 1 : 0), made = 0;
+    uint32_t **operands = NULL;
+    int s = pg_reserve((uint32_t)slots);
+    if (s == PG_OK && !(operands = pg_realloc(NULL, nout * sizeof *operands)))
+        s = PG_ENOMEM;
+    while (s == PG_OK && made < nout) { /* each neuron's operands, with count */
+        operands[made] = pg_realloc(NULL, (count + 1) * sizeof(uint32_t));
+        if (operands[made])
+            made++;
+        else
+            s = PG_ENOMEM;
+    }
+    if (s != PG_OK) {
+        while (made > 0)
+            free(operands[--made]);
+        free(operands);
+        give_links(w, nin * nout, 1);
+        if (b)
+            give_links(b, nout, 1);
+        give_links(x, nin, (uint32_t)nout);
+        return s;
+    }
+    /* From here nothing fails. The inputs first (into the first neuron's
+     * operands, whence the others copy them), then every neuron's dot, then
+     * every activation, so that the activations lie in one run: the next
+     * layer's inputs. */
+    uint32_t *first = operands[0];
+    for (size_t i = 0; i < nin; i++)
+        first[2 + 2 * i] = x[i] != PG_NIL ? x[i] : number_leaf(xk[i], (uint32_t)nout);
+    for (size_t j = 0; j < nout; j++) {
+        uint32_t *v = operands[j];
+        v[0] = (uint32_t)count;
+        for (size_t i = 0; i < nin; i++) {
+            v[1 + 2 * i] = w[j * nin + i];
+            v[2 + 2 * i] = first[2 + 2 * i];
+        }
+        if (b)
+            v[count] = b[j];
+        out[j] = nary_node(PG_DOT, v);
+    }
+    free(operands);
+    if (act != PG_LEAF) {
+        for (size_t j = 0; j < nout; j++) {
+            uint32_t d = out[j];
+            out[j] = make(act, d, PG_NIL);
+            pg_A.nodes[d].holds = 0; /* the dot's hold becomes its activation's link */
+            pg_unlink(d);
         }
     }
-    uint32_t r = pg_node_new(op, 0.0, PG_NIL, PG_NIL);
-    pg_node *node = &pg_A.nodes[r];
-    node->operands = operands;
-    node->data = nary_forward(pg_A.nodes, node);
-    if (!recording) { /* a leaf with the value; the operands are let go */
-        node->op = PG_LEAF;
-        node->parent[0] = node->parent[1] = PG_NIL;
-        for (size_t j = 1; j <= n; j++)
-            pg_unlink(operands[j]);
-        free(operands);
+    if (!recording) {
+        for (size_t j = 0; j < nout; j++)
+            if (pg_A.nodes[out[j]].op == PG_DOT)
+                nary_to_leaf(out[j]);
     }
-    return r;
+    return PG_OK;
+}
+
+int64_t pg_leaves(const double *data, size_t n)
+{
+    RETURN_IF_INTERRUPTED();
+    if (n == 0 || n >= UINT32_MAX)
+        return PG_EARG;
+    int s = pg_reserve_run((uint32_t)n);
+    if (s != PG_OK)
+        return s;
+    return pg_run_new((uint32_t)n, data);
 }
 
 int pg_grad_mode(int enabled)

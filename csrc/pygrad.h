@@ -85,6 +85,24 @@ int64_t pg_binary_k(uint8_t op, uint32_t x, double k, int k_left);
  * UINT32_MAX - 1; an index may repeat. */
 int64_t pg_nary(uint8_t op, const uint32_t *idx, const double *k, size_t n);
 
+/* A dense layer, nout neurons over the same nin inputs, in one call: neuron
+ * j is act(dot(w[j*nin .. j*nin + nin-1], x, b[j])), its dot a PG_DOT node
+ * over w[j*nin], x[0], w[j*nin + 1], x[1], ... and b[j] last (no bias when b
+ * is NULL), and act a unary op (PG_NEG .. PG_COS) or PG_LEAF for none. Input
+ * i is node x[i], or where x[i] is UINT32_MAX one new leaf holding xk[i]
+ * that every neuron shares (xk may be NULL when no x[i] is). Weights and
+ * biases are nodes. Fills out[0 .. nout-1] with the neurons' results, each
+ * with one hold for the caller. The nodes are made inputs first, then the
+ * dots, then the activations, so the results lie in consecutive slots when
+ * those are free. Returns PG_OK, or fails having made nothing. */
+int64_t pg_dense(const uint32_t *w, const uint32_t *b, const uint32_t *x, const double *xk,
+                 size_t nin, size_t nout, uint8_t act, uint32_t *out);
+/* n leaves (1 <= n < UINT32_MAX) holding data[0 .. n-1], at n consecutive
+ * indices past every slot in use (a model's weights, made this way, are read
+ * as plain arrays by dot and by the optimizers). Returns the first index;
+ * the caller owns one hold on each. */
+int64_t pg_leaves(const double *data, size_t n);
+
 /* ---- References. A reference held from outside the arena is a hold; a node
  * has at most 65,535 at once (PG_EFULL past that). */
 
@@ -175,7 +193,8 @@ void pg_adam_step(pg_optim *o, double lr, double beta1, double beta2, double eps
 int pg_grad_mode(int enabled);
 /* Puts off an interruption that arrived in the calling thread: that thread's
  * next call that would make a node (pg_leaf, pg_unary, pg_powk, pg_binary,
- * pg_binary_k) makes none and returns PG_EINTR instead, once. */
+ * pg_binary_k, pg_nary, pg_dense, pg_leaves) makes none and returns PG_EINTR
+ * instead, once. */
 void pg_defer_interrupt(void);
 /* Takes back an interruption put off and not yet returned: 1 if there was
  * one (no call will return PG_EINTR for it now), else 0. From any thread. */

@@ -61,34 +61,53 @@ static inline double sgn(double x)
  * with no bias, from the first product), as micrograd's neuron adds
  * b + w0*x0 + w1*x1 ... one term at a time, so the two agree to the bit.
  * PG_LOGSUMEXP subtracts m, the largest v[j], so that no exp overflows; out
- * is m itself where m is infinite, and NaN where any v[j] is. */
-static inline double nary_forward(const pg_node *nodes, const pg_node *n)
+ * is m itself where m is infinite, and NaN where any v[j] is.
+ *
+ * A PG_DOT node with PG_RUNS (arena.h) has its weights and inputs at two runs
+ * of consecutive indices: the same rules then read and write them as plain
+ * arrays, with the same terms added in the same order. */
+
+/* y[j] += a * x[j], for j < n: a PG_RUNS dot's gradients. grad[] and data[]
+ * are separate blocks, so y and x never overlap. */
+static inline void axpy(double *restrict y, const double *restrict x, double a, uint32_t n)
+{
+    for (uint32_t j = 0; j < n; j++)
+        y[j] += a * x[j];
+}
+
+static inline double nary_forward(const double *data, const pg_node *n)
 {
     uint32_t count;
     const uint32_t *v = pg_operands(n, &count);
     double out;
     switch (n->op) {
     case PG_SUM:
-        out = nodes[v[0]].data;
+        out = data[v[0]];
         for (uint32_t j = 1; j < count; j++)
-            out += nodes[v[j]].data;
+            out += data[v[j]];
         return out;
     case PG_DOT: {
         uint32_t j = 0, pairs = count / 2;
         if (count & 1) {
-            out = nodes[v[count - 1]].data;
+            out = data[v[count - 1]];
         } else {
-            out = nodes[v[0]].data * nodes[v[1]].data;
+            out = data[v[0]] * data[v[1]];
             j = 1;
         }
-        for (; j < pairs; j++)
-            out += nodes[v[2 * j]].data * nodes[v[2 * j + 1]].data;
+        if (n->flags & PG_RUNS) {
+            const double *w = data + v[0], *x = data + v[1];
+            for (; j < pairs; j++)
+                out += w[j] * x[j];
+        } else {
+            for (; j < pairs; j++)
+                out += data[v[2 * j]] * data[v[2 * j + 1]];
+        }
         return out;
     }
     default: { /* PG_LOGSUMEXP */
         double m = -INFINITY, sum = 0.0;
         for (uint32_t j = 0; j < count; j++) {
-            double x = nodes[v[j]].data;
+            double x = data[v[j]];
             if (isnan(x))
                 return NAN;
             if (x > m)
@@ -97,107 +116,113 @@ static inline double nary_forward(const pg_node *nodes, const pg_node *n)
         if (isinf(m))
             return m;
         for (uint32_t j = 0; j < count; j++)
-            sum += exp(nodes[v[j]].data - m);
+            sum += exp(data[v[j]] - m);
         return m + log(sum);
     }
     }
 }
 
-/* Adds an n-ary node's contributions to its operands' gradients. */
-static inline void nary_backward(pg_node *nodes, const pg_node *n)
+/* Adds an n-ary node's contributions, from its gradient g and value out, to
+ * its operands' gradients. */
+static inline void nary_backward(const double *data, double *grad, const pg_node *n,
+                                 double g, double out)
 {
     uint32_t count;
     const uint32_t *v = pg_operands(n, &count);
-    double g = n->grad;
     switch (n->op) {
     case PG_SUM:
         for (uint32_t j = 0; j < count; j++)
-            nodes[v[j]].grad += g;
+            grad[v[j]] += g;
         break;
     case PG_DOT:
-        for (uint32_t j = 0; j + 1 < count; j += 2) {
-            pg_node *w = &nodes[v[j]], *x = &nodes[v[j + 1]];
-            double wd = w->data, xd = x->data;
-            w->grad += g * xd;
-            x->grad += g * wd;
+        if (n->flags & PG_RUNS) {
+            /* Each operand gets its terms in the order of the loop below:
+             * the runs do not overlap, or are one run whose every entry gets
+             * its weight's term before its input's. */
+            axpy(grad + v[0], data + v[1], g, count / 2);
+            axpy(grad + v[1], data + v[0], g, count / 2);
+        } else {
+            for (uint32_t j = 0; j + 1 < count; j += 2) {
+                double wd = data[v[j]], xd = data[v[j + 1]];
+                grad[v[j]] += g * xd;
+                grad[v[j + 1]] += g * wd;
+            }
         }
         if (count & 1)
-            nodes[v[count - 1]].grad += g;
+            grad[v[count - 1]] += g;
         break;
     default: /* PG_LOGSUMEXP */
         for (uint32_t j = 0; j < count; j++)
-            nodes[v[j]].grad += g * exp(nodes[v[j]].data - n->data);
+            grad[v[j]] += g * exp(data[v[j]] - out);
     }
 }
 
 /* PG_POWK's exponent, held by its hidden second parent. */
-PG_HOT double exponent(const pg_node *nodes, const pg_node *n)
+PG_HOT double exponent(const double *data, const pg_node *n)
 {
-    return nodes[n->parent[1]].data;
+    return data[n->parent[1]];
 }
 
-/* Node n's value from its parents' data: the rules' `out =` column. */
-PG_HOT double forward_rule(const pg_node *nodes, const pg_node *n)
+/* A node's value from its operands' data: the rules' `out =` column. */
+PG_HOT double forward_rule(const double *data, const pg_node *n)
 {
     switch (n->op) {
 #define R(OP, OUT, DX, DY)                         \
     case OP: {                                     \
-        double x = nodes[n->parent[0]].data;       \
-        double y = nodes[n->parent[1]].data;       \
+        double x = data[n->parent[0]];             \
+        double y = data[n->parent[1]];             \
         return OUT;                                \
     }
         PG_BINARY_RULES(R)
 #undef R
 #define R(OP, OUT, DX)                             \
     case OP: {                                     \
-        double x = nodes[n->parent[0]].data;       \
-        double k = OP == PG_POWK ? exponent(nodes, n) : 0.0; \
+        double x = data[n->parent[0]];             \
+        double k = OP == PG_POWK ? exponent(data, n) : 0.0; \
         (void)k;                                   \
         return OUT;                                \
     }
         PG_UNARY_RULES(R)
 #undef R
     default: /* n-ary ops, kept out of the switch that the others share */
-        return pg_is_nary(n->op) ? nary_forward(nodes, n) : n->data; /* a leaf keeps its data */
+        return nary_forward(data, n);
     }
 }
 
-/* Adds node n's contributions to its parents' gradients: the d/dx, d/dy
- * columns. */
-PG_HOT void backward_rule(pg_node *nodes, const pg_node *n)
+/* Adds the contributions of node i (its structure n) to its operands'
+ * gradients: the d/dx, d/dy columns. Not for a leaf. */
+PG_HOT void backward_rule(const double *data, double *grad, const pg_node *n, uint32_t i)
 {
-    double g = n->grad, out = n->data;
+    double g = grad[i], out = data[i];
     (void)out;
     switch (n->op) {
 #define R(OP, OUT, DX, DY)                         \
     case OP: {                                     \
-        pg_node *px = &nodes[n->parent[0]];        \
-        pg_node *py = &nodes[n->parent[1]];        \
-        double x = px->data, y = py->data;         \
+        uint32_t px = n->parent[0], py = n->parent[1]; \
+        double x = data[px], y = data[py];         \
         (void)x;                                   \
         (void)y;                                   \
-        px->grad += DX;                            \
-        py->grad += DY;                            \
+        grad[px] += DX;                            \
+        grad[py] += DY;                            \
         break;                                     \
     }
         PG_BINARY_RULES(R)
 #undef R
 #define R(OP, OUT, DX)                             \
     case OP: {                                     \
-        pg_node *px = &nodes[n->parent[0]];        \
-        double x = px->data;                       \
-        double k = OP == PG_POWK ? exponent(nodes, n) : 0.0; \
+        uint32_t px = n->parent[0];                \
+        double x = data[px];                       \
+        double k = OP == PG_POWK ? exponent(data, n) : 0.0; \
         (void)x;                                   \
         (void)k;                                   \
-        px->grad += DX;                            \
+        grad[px] += DX;                            \
         break;                                     \
     }
         PG_UNARY_RULES(R)
 #undef R
     default: /* n-ary ops, kept out of the switch that the others share */
-        if (pg_is_nary(n->op))
-            nary_backward(nodes, n);
-        break; /* a leaf has no parents */
+        nary_backward(data, grad, n, g, out);
+        break;
     }
 }
 

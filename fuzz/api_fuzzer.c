@@ -119,6 +119,20 @@ static uint32_t pick(input *in)
 
 /* ---- The invariants. */
 
+/* Whether a PG_DOT node's operands are the runs its PG_RUNS flag claims. */
+static int runs_hold(const pg_node *n)
+{
+    uint32_t count;
+    const uint32_t *v = pg_operands(n, &count);
+    uint32_t pairs = count / 2, w = v[0], x = v[1];
+    if (pairs < 2 || (w != x && (w < x ? x - w : w - x) < pairs))
+        return 0;
+    for (uint32_t j = 0; j < pairs; j++)
+        if (v[2 * j] != w + j || v[2 * j + 1] != x + j)
+            return 0;
+    return 1;
+}
+
 static void check_arena(void)
 {
     const pg_arena *A = &pg_A;
@@ -147,7 +161,8 @@ static void check_arena(void)
             continue;
         }
         live++;
-        CHECK(n->op < PG_NOPS && n->flags == 0);
+        CHECK(n->op < PG_NOPS && (n->flags & PG_SEEN) == 0);
+        CHECK(!(n->flags & PG_RUNS) || (n->op == PG_DOT && runs_hold(n)));
         CHECK(n->pos < A->log_len && A->log[n->pos] == i);
         uint32_t count;
         const uint32_t *operands = pg_operands(n, &count);
@@ -224,7 +239,7 @@ static void step(input *in)
     uint32_t i = pick(in), j;
     double x = f64(in);
     int64_t r;
-    switch (u8(in) % 25) {
+    switch (u8(in) % 27) {
     case 0:
         hold(pg_leaf(x));
         break;
@@ -265,7 +280,7 @@ static void step(input *in)
         r = pg_set_data(i, x);
         CHECK(r == (pg_live(i) ? PG_OK : PG_EINDEX));
         if (r == PG_OK)
-            CHECK(memcmp(&pg_A.nodes[i].data, &x, sizeof x) == 0);
+            CHECK(memcmp(&pg_A.data[i], &x, sizeof x) == 0);
         break;
     case 9:
         CHECK(pg_set_grad(i, x) == (pg_live(i) ? PG_OK : PG_EINDEX));
@@ -400,6 +415,39 @@ static void step(input *in)
         CHECK(r >= 0 || r == PG_EARG || r == PG_EINDEX || r == PG_ENOMEM || r == PG_EFULL
               || r == PG_EINTR);
         hold(r);
+        break;
+    }
+    case 25: { /* a dense layer over held nodes, numbers and anything */
+        uint32_t w[24], b[6], x[8], out[6];
+        double k[8];
+        size_t nin = u8(in) % 5, nout = u8(in) % 5;
+        for (size_t j = 0; j < nin * nout; j++) /* often a run, as nn makes them */
+            w[j] = u8(in) % 4 ? (j ? w[j - 1] + 1 : pick(in)) : pick(in);
+        for (size_t j = 0; j < nout; j++)
+            b[j] = pick(in);
+        for (size_t j = 0; j < nin; j++) {
+            x[j] = u8(in) % 4 == 0 ? PG_NIL : u8(in) % 2 && j ? x[j - 1] + 1 : pick(in);
+            k[j] = f64(in);
+        }
+        uint8_t act = u8(in) % 4 == 0 ? PG_LEAF : (uint8_t)(u8(in) % (PG_NOPS + 1));
+        r = pg_dense(w, u8(in) % 4 ? b : NULL, x, u8(in) % 8 ? k : NULL, nin, nout, act, out);
+        CHECK(r == PG_OK || r == PG_EARG || r == PG_EINDEX || r == PG_ENOMEM || r == PG_EFULL
+              || r == PG_EINTR);
+        for (size_t j = 0; r == PG_OK && j < nout; j++)
+            hold(out[j]);
+        break;
+    }
+    case 26: { /* consecutive leaves */
+        double data[8];
+        size_t n = u8(in) % 9;
+        for (size_t j = 0; j < n; j++)
+            data[j] = f64(in);
+        r = pg_leaves(data, n);
+        CHECK(r >= 0 || r == PG_EARG || r == PG_ENOMEM || r == PG_EFULL || r == PG_EINTR);
+        for (size_t j = 0; r >= 0 && j < n; j++) {
+            CHECK(memcmp(&pg_A.data[r + j], &data[j], sizeof data[j]) == 0);
+            hold(r + (int64_t)j);
+        }
         break;
     }
     case 22:

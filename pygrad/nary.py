@@ -7,19 +7,20 @@ in csrc/rules.h: left to right, as Python's own sum() of Values adds them.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable, List, Optional, Tuple, Union
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
-from ._c import lib, raise_status
+from ._c import ffi, lib, raise_status
 from .interrupts import atomic
 from .value import Number, Value, _new, _real
 
-__all__ = ["dot", "sum", "logsumexp"]
+__all__ = ["dot", "sum", "logsumexp", "Dense"]
 
 Operand = Union[Value, Number]
 
 # An operand that is a number, not a node: the core makes it a leaf.
 _NUMBER = 2**32 - 1
 _nary: Callable[[int, List[int], List[float], int], int] = lib.pg_nary
+_pg_dense: Callable[..., int] = lib.pg_dense
 
 
 def _operands(values: Iterable[Operand], what: str) -> Tuple[List[int], List[float]]:
@@ -49,6 +50,69 @@ def _make(op: int, idx: List[int], k: List[float]) -> Value:
         raise_status(i)
     v._i = i
     return v
+
+
+@atomic
+def _dense(w: Any, b: Any, idx: List[int], k: List[float], nout: int,
+           activation: int) -> List[Value]:
+    """pg_dense's nout results as Values. Each owns a hold from the call on:
+    one not yet in a Value when something fails is given back, and no Python
+    function runs between the call and the first Value."""
+    out = ffi.new("uint32_t[]", nout)
+    s = _pg_dense(w, b, idx, k, len(idx), nout, activation, out)
+    if s < 0:
+        raise_status(s)
+    values: List[Value] = []
+    try:
+        for j in range(nout):
+            v = _new(Value)
+            v._i = out[j]
+            values.append(v)
+    except BaseException:
+        for j in range(len(values), nout):
+            lib.pg_release(out[j])
+        raise
+    return values
+
+
+# The activations a dense layer may apply, by name: unary ops of the core.
+ACTIVATIONS = {None: lib.PG_LEAF, "relu": lib.PG_RELU, "tanh": lib.PG_TANH,
+               "sigmoid": lib.PG_SIGMOID}
+
+
+class Dense:
+    """A dense layer's parameters as the core's arrays of node indices, made
+    once: called on inputs it makes the layer's nodes in one call into C,
+    each neuron one dot node (and its activation), as pygrad.dot and the
+    activation's method would make them. It holds the Values, so that the
+    indices stay theirs."""
+
+    __slots__ = ("_values", "_w", "_b", "nin", "nout", "_act")
+
+    def __init__(self, weights: Sequence[Sequence[Value]], biases: Optional[Sequence[Value]],
+                 activation: Optional[str]) -> None:
+        rows = [list(row) for row in weights]
+        if not rows or any(len(row) != len(rows[0]) for row in rows) or not rows[0]:
+            raise ValueError("a dense layer needs rows of weights, all of one length")
+        flat = [w for row in rows for w in row] + list(biases or ())
+        if not all(isinstance(v, Value) for v in flat):
+            raise TypeError("a dense layer's weights and biases must be Values")
+        if biases is not None and len(biases) != len(rows):
+            raise ValueError(f"got {len(biases)} biases for {len(rows)} rows of weights")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(a for a in ACTIVATIONS if a)} "
+                             f"or None, not {activation!r}")
+        self._values = tuple(flat)
+        self.nin, self.nout = len(rows[0]), len(rows)
+        self._w = ffi.new("uint32_t[]", [w._i for row in rows for w in row])
+        self._b = ffi.new("uint32_t[]", [b._i for b in biases]) if biases is not None else ffi.NULL
+        self._act = ACTIVATIONS[activation]
+
+    def __call__(self, xs: Iterable[Operand]) -> List[Value]:
+        idx, k = _operands(xs, "a layer's input")
+        if len(idx) != self.nin:
+            raise ValueError(f"the layer takes {self.nin} inputs, got {len(idx)}")
+        return _dense(self._w, self._b, idx, k, self.nout, self._act)
 
 
 def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 (pygrad.sum, as torch.sum)

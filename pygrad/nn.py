@@ -1,8 +1,13 @@
-"""A small neural-network library in micrograd's shape: Neuron, Layer, MLP.
+"""A small neural-network library in micrograd's shape: Neuron, Layer, MLP,
+and cross_entropy.
 
-Weights start uniform in [-1, 1) from Python's `random` module, so
-`random.seed(n)` makes a model repeatable. Models pickle and deep-copy as
-independent copies with the same parameters:
+A neuron is one dot node and its activation; a layer makes all its neurons'
+nodes in one call into C. Weights start uniform in [-1, 1) from Python's
+`random` module, drawn as micrograd draws them, so `random.seed(n)` makes a
+model repeatable (and the same model as micrograd's). A neuron's weights and
+bias are made side by side in the arena, which the core's dense loops read
+as plain arrays. Models pickle and deep-copy as independent copies with the
+same parameters:
 
     pickle.dump(model, open("model.pkl", "wb"))      # save
     model = pickle.load(open("model.pkl", "rb"))     # load
@@ -11,11 +16,12 @@ from __future__ import annotations
 
 import numbers
 import random
-from typing import Any, Callable, Dict, Iterable, List, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, List, NoReturn, Optional, Sequence, Tuple, Union
 
-from .value import Number, Value
+from .nary import Dense, dot, logsumexp
+from .value import Number, Value, leaves
 
-__all__ = ["Module", "Neuron", "Layer", "MLP"]
+__all__ = ["Module", "Neuron", "Layer", "MLP", "cross_entropy"]
 
 # Each parameter is a node, and the arena's 32-bit indices name at most this
 # many: a model that needs more is refused before anything is made.
@@ -47,6 +53,27 @@ def _check_parameters(what: str, count: int) -> None:
                          f"{MAX_PARAMETERS:,} nodes pygrad's arena can hold")
 
 
+# Bumped by every attribute write on a Neuron or Layer, so that a layer's
+# plan (its parameters' indices, kept for the core) is remade after any change.
+_changes = [0]
+
+
+class _Fixed(list):  # type: ignore[type-arg]
+    """A list that cannot change in place: a neuron's weights and a layer's
+    neurons, whose nodes a layer's plan names. Assign a new list instead, or
+    set a weight's .data to change its value."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("a Neuron's weights and a Layer's neurons cannot change in place: "
+                        "set w.data to change a weight, or assign a new list")
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse  # type: ignore[assignment]
+    append = extend = insert = pop = remove = clear = sort = reverse = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self) -> Tuple[type, Tuple[List[Any]]]:
+        return (_Fixed, (list(self),))
+
+
 class Module:
     """Anything with parameters."""
 
@@ -59,28 +86,35 @@ class Module:
 
 
 class Neuron(Module):
-    """activation(w . x + b), or w . x + b when nonlin is False."""
+    """activation(w . x + b), or w . x + b when nonlin is False: one dot node
+    (pygrad.dot) and its activation."""
+
+    w: List[Value]
+    b: Value
 
     def __init__(self, nin: int, nonlin: bool = True, activation: str = "relu") -> None:
         nin = _size("nin", nin)
         _check_parameters(f"Neuron({nin})", nin + 1)
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, not {activation!r}")
-        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
-        self.b = Value(0.0)
+        params = leaves([random.uniform(-1, 1) for _ in range(nin)] + [0.0])
+        self.w = _Fixed(params[:-1])
+        self.b = params[-1]
         self.nonlin = nonlin
         self.activation = activation
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        _changes[0] += 1
 
     def __call__(self, x: Inputs) -> Value:
         if len(x) != len(self.w):
             raise ValueError(f"the neuron takes {len(self.w)} inputs, got {len(x)}")
-        act = self.b
-        for wi, xi in zip(self.w, x):
-            act = act + wi * xi
+        act = dot(self.w, x, self.b)
         return ACTIVATIONS[self.activation](act) if self.nonlin else act
 
     def parameters(self) -> List[Value]:
-        return self.w + [self.b]
+        return list(self.w) + [self.b]
 
     def __repr__(self) -> str:
         kind = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}[self.activation]
@@ -88,15 +122,56 @@ class Neuron(Module):
 
 
 class Layer(Module):
-    """nout neurons over the same nin inputs; keyword arguments go to each Neuron."""
+    """nout neurons over the same nin inputs; keyword arguments go to each
+    Neuron. Called on inputs, it makes every neuron's nodes in one call into
+    C, or neuron by neuron where they differ (in kind, size or activation)."""
+
+    neurons: List[Neuron]
+    # (the _changes count it was made at, the plan or None to go neuron by
+    # neuron); None until first called. Not pickled.
+    _plan: Optional[Tuple[int, Optional[Dense]]] = None
 
     def __init__(self, nin: int, nout: int, **kwargs: Any) -> None:
         nin, nout = _size("nin", nin), _size("nout", nout)
         _check_parameters(f"Layer({nin}, {nout})", (nin + 1) * nout)
-        self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
+        self.neurons = _Fixed(Neuron(nin, **kwargs) for _ in range(nout))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name != "_plan":
+            _changes[0] += 1
+
+    def __getstate__(self) -> Dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_plan", None)
+        return state
+
+    def _current_plan(self) -> Optional[Dense]:
+        """The plan for the neurons as they are now, remade after any change."""
+        if self._plan is not None and self._plan[0] == _changes[0]:
+            return self._plan[1]
+        # Lists from before plans existed (an old pickle, a user's own) are
+        # made fixed first, so that nothing changes under the plan unseen.
+        if type(self.neurons) is not _Fixed:
+            self.neurons = _Fixed(self.neurons)
+        for n in self.neurons:
+            if type(n) is Neuron and type(n.w) is not _Fixed:
+                n.w = _Fixed(n.w)
+        plan: Optional[Dense] = None
+        first = self.neurons[0] if self.neurons else None
+        if first is not None and all(
+                type(n) is Neuron and n.nonlin == first.nonlin
+                and n.activation == first.activation and len(n.w) == len(first.w)
+                and all(type(v) is Value for v in n.w) and type(n.b) is Value
+                for n in self.neurons):
+            plan = Dense([n.w for n in self.neurons], [n.b for n in self.neurons],
+                         first.activation if first.nonlin else None)
+        self._plan = (_changes[0], plan)
+        return plan
 
     def __call__(self, x: Inputs) -> Outputs:
-        out = [n(x) for n in self.neurons]
+        plan = self._current_plan()
+        out = plan(x) if plan is not None else [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
 
     def parameters(self) -> List[Value]:
@@ -133,3 +208,19 @@ class MLP(Module):
 
     def __repr__(self) -> str:
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
+
+
+
+def cross_entropy(logits: Sequence[Union[Value, Number]], target: int) -> Value:
+    """Softmax cross-entropy of one example: -log(softmax(logits)[target]),
+    computed as logsumexp(logits) - logits[target] (one logsumexp node, stable
+    for any logits), as torch.nn.functional.cross_entropy on one row of
+    logits and a class index."""
+    if isinstance(logits, (Value, str, bytes)) or not isinstance(logits, Sequence):
+        raise TypeError(f"logits must be a sequence of Values or numbers, "
+                        f"not {type(logits).__name__}")
+    if isinstance(target, bool) or not isinstance(target, numbers.Integral):
+        raise TypeError(f"target must be a class index (int), not {type(target).__name__}")
+    if not 0 <= target < len(logits):
+        raise ValueError(f"target {target} is not a class index for {len(logits)} logits")
+    return logsumexp(logits) - logits[int(target)]

@@ -360,6 +360,29 @@ def _restore(data: float, grad: float, label: str) -> Value:
     return v
 
 
+@atomic
+def leaves(data: List[float]) -> List[Value]:
+    """New leaves holding data (floats), made in one call at consecutive
+    indices, so that the dense loops of the core read them as one array: how
+    nn makes a neuron's parameters."""
+    first = lib.pg_leaves(data, len(data))
+    if first < 0:
+        raise_status(first)
+    # Each index below owns a hold from here on: one not yet in a Value when
+    # something fails is given back.
+    out: List[Value] = []
+    try:
+        for i in range(first, first + len(data)):
+            v = _new(Value)
+            v._i = i
+            out.append(v)
+    except BaseException:
+        for i in range(first + len(out), first + len(data)):
+            lib.pg_release(i)
+        raise
+    return out
+
+
 class Leaves:
     """A fixed, immutable list of leaves whose data is set in one call, for
     feeding a new batch to a graph before forward()."""

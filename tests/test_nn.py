@@ -50,7 +50,7 @@ def test_activation_choice():
         assert Neuron(2, activation=name)([1.0, 2.0]).op == op
         hidden = MLP(2, [3, 1], activation=name).layers[0]([1.0, 2.0])
         assert {h.op for h in hidden} == {op}
-    assert MLP(2, [3, 1])([1.0, 2.0]).op == "+"  # the last layer is linear
+    assert MLP(2, [3, 1])([1.0, 2.0]).op == "dot"  # the last layer is linear
     assert repr(MLP(2, [2, 1], activation="tanh")) == \
         "MLP of [Layer of [TanhNeuron(2), TanhNeuron(2)], Layer of [LinearNeuron(2)]]"
 
