@@ -67,8 +67,8 @@ class _Fixed(list):  # type: ignore[type-arg]
         raise TypeError("a Neuron's weights and a Layer's neurons cannot change in place: "
                         "set w.data to change a weight, or assign a new list")
 
-    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse  # type: ignore[assignment]
-    append = extend = insert = pop = remove = clear = sort = reverse = _refuse  # type: ignore[assignment]
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
 
     def __reduce__(self) -> Tuple[type, Tuple[List[Any]]]:
         return (_Fixed, (list(self),))
