@@ -81,7 +81,33 @@ static int log_room(uint32_t n)
     return PG_OK;
 }
 
-/* Grows the four blocks of slots to hold at least need slots. */
+/* val[] and nodes[] share one block: val first, then STAGGER bytes, then
+ * nodes, so that val[i] and nodes[i] never sit at the same offset in a page.
+ * (Two arrays of cap 16-byte entries, each from its own large allocation,
+ * start at the same page offset, and the passes, which read both at each
+ * index, ran 8% slower for it.) */
+#define STAGGER 2112
+
+static size_t block_bytes(uint64_t cap)
+{
+    return (size_t)cap * (sizeof(pg_value) + sizeof(pg_node)) + STAGGER;
+}
+
+/* Lays out block (val and nodes as arranged for old_cap slots, or new when
+ * old_cap is 0) for cap slots: moves the used nodes to their new place. The
+ * block holds block_bytes of the larger of the two caps. */
+static void place(char *block, uint64_t old_cap, uint64_t cap)
+{
+    char *to = block + (size_t)cap * sizeof(pg_value) + STAGGER;
+    if (old_cap && old_cap != cap)
+        memmove(to, block + (size_t)old_cap * sizeof(pg_value) + STAGGER,
+                (size_t)pg_A.used * sizeof(pg_node));
+    pg_A.val = (pg_value *)block;
+    pg_A.nodes = (pg_node *)to;
+    pg_A.cap = (uint32_t)cap;
+}
+
+/* Grows the blocks of slots to hold at least need slots. */
 static int grow(uint64_t need)
 {
     if (need > pg_A.limit)
@@ -89,27 +115,18 @@ static int grow(uint64_t need)
     uint64_t cap = pow2_at_least(need, pg_A.cap ? pg_A.cap : 1024);
     if (cap > pg_A.limit)
         cap = pg_A.limit;
-    if (cap > SIZE_MAX / sizeof(pg_node))
+    if (cap > (SIZE_MAX - STAGGER) / (sizeof(pg_node) + sizeof(pg_value)))
         return PG_ENOMEM;
-    /* If a later block fails, the earlier ones are left larger than cap,
-     * which serves as well. */
+    /* If the second block fails, the first is left larger than cap, which
+     * serves as well. */
     pg_side *side = pg_realloc(pg_A.side, (size_t)cap * sizeof(pg_side));
     if (!side)
         return PG_ENOMEM;
     pg_A.side = side;
-    double *data = pg_realloc(pg_A.data, (size_t)cap * sizeof(double));
-    if (!data)
+    char *block = pg_realloc(pg_A.val, block_bytes(cap));
+    if (!block)
         return PG_ENOMEM;
-    pg_A.data = data;
-    double *grad = pg_realloc(pg_A.grad, (size_t)cap * sizeof(double));
-    if (!grad)
-        return PG_ENOMEM;
-    pg_A.grad = grad;
-    pg_node *nodes = pg_realloc(pg_A.nodes, (size_t)cap * sizeof(pg_node));
-    if (!nodes)
-        return PG_ENOMEM;
-    pg_A.nodes = nodes;
-    pg_A.cap = (uint32_t)cap;
+    place(block, pg_A.val ? pg_A.cap : 0, cap);
     return PG_OK;
 }
 
@@ -146,8 +163,7 @@ uint32_t pg_node_new(uint8_t op, double data, uint32_t p0, uint32_t p1)
         i = pg_A.used++;
     }
     pg_node *n = &nodes[i];
-    pg_A.data[i] = data;
-    pg_A.grad[i] = 0.0;
+    pg_A.val[i] = (pg_value){data, 0.0};
     n->parent[0] = p0;
     n->parent[1] = p1;
     n->pos = pg_A.log_len;
@@ -168,9 +184,8 @@ uint32_t pg_run_new(uint32_t n, const double *data)
     /* Past the top slot, not from the free list: the only way to be sure of
      * n neighbours. */
     uint32_t first = pg_A.used;
-    memcpy(pg_A.data + first, data, (size_t)n * sizeof(double));
-    memset(pg_A.grad + first, 0, (size_t)n * sizeof(double));
     for (uint32_t i = first; i < first + n; i++) {
+        pg_A.val[i] = (pg_value){data[i - first], 0.0};
         pg_A.nodes[i] = (pg_node){.parent = {PG_NIL, PG_NIL}, .pos = pg_A.log_len,
                                   .op = PG_LEAF, .holds = 1};
         pg_A.log[pg_A.log_len++] = i;
@@ -392,19 +407,14 @@ static void trim(void)
     }
     uint64_t cap = pow2_at_least(pg_A.used, TRIM_FLOOR);
     if (cap < pg_A.cap) { /* a block that fails to shrink serves as well */
-        pg_node *smaller = realloc(nodes, (size_t)cap * sizeof(pg_node));
+        /* the nodes move down first, while the block is still large */
+        place((char *)pg_A.val, pg_A.cap, cap);
+        char *smaller = realloc(pg_A.val, block_bytes(cap));
         if (smaller)
-            pg_A.nodes = smaller;
-        double *data = realloc(pg_A.data, (size_t)cap * sizeof(double));
-        if (data)
-            pg_A.data = data;
-        double *grad = realloc(pg_A.grad, (size_t)cap * sizeof(double));
-        if (grad)
-            pg_A.grad = grad;
+            place(smaller, cap, cap);
         pg_side *side = realloc(pg_A.side, (size_t)cap * sizeof(pg_side));
         if (side)
             pg_A.side = side;
-        pg_A.cap = (uint32_t)cap;
     }
     trim_log();
     trim_ext();
@@ -463,19 +473,19 @@ void pg_unlink(uint32_t i)
 
 double pg_data(uint32_t i)
 {
-    return pg_live(i) ? pg_A.data[i] : NAN;
+    return pg_live(i) ? pg_A.val[i].data : NAN;
 }
 
 double pg_grad(uint32_t i)
 {
-    return pg_live(i) ? pg_A.grad[i] : NAN;
+    return pg_live(i) ? pg_A.val[i].grad : NAN;
 }
 
 int pg_set_data(uint32_t i, double data)
 {
     if (!pg_live(i))
         return PG_EINDEX;
-    pg_A.data[i] = data;
+    pg_A.val[i].data = data;
     return PG_OK;
 }
 
@@ -483,7 +493,7 @@ int pg_set_grad(uint32_t i, double grad)
 {
     if (!pg_live(i))
         return PG_EINDEX;
-    pg_A.grad[i] = grad;
+    pg_A.val[i].grad = grad;
     return PG_OK;
 }
 
@@ -497,7 +507,7 @@ double pg_const(uint32_t i)
     if (!pg_live(i))
         return NAN;
     const pg_node *n = &pg_A.nodes[i];
-    return n->op == PG_POWK ? pg_A.data[n->parent[1]] : 0.0;
+    return n->op == PG_POWK ? pg_A.val[n->parent[1]].data : 0.0;
 }
 
 int64_t pg_parent(uint32_t i, int64_t k)
@@ -550,7 +560,7 @@ int pg_set_data_many(const uint32_t *idx, const double *data, size_t n)
         if (!pg_live(idx[k]) || pg_A.nodes[idx[k]].op != PG_LEAF)
             return pg_live(idx[k]) ? PG_EARG : PG_EINDEX;
     for (size_t k = 0; k < n; k++)
-        pg_A.data[idx[k]] = data[k];
+        pg_A.val[idx[k]].data = data[k];
     return PG_OK;
 }
 
@@ -558,7 +568,7 @@ void pg_get_stats(pg_stats *out)
 {
     out->live_nodes = (uint64_t)pg_A.used - pg_A.nfree;
     out->capacity = pg_A.cap;
-    out->bytes = (uint64_t)pg_A.cap * (sizeof(pg_node) + 2 * sizeof(double) + sizeof(pg_side))
+    out->bytes = (pg_A.cap ? block_bytes(pg_A.cap) : 0) + (uint64_t)pg_A.cap * sizeof(pg_side)
                  + (uint64_t)pg_A.log_cap * sizeof(uint32_t)
                  + (pg_A.log ? (uint64_t)(pg_A.log_cap / 64 + 1) * sizeof(uint64_t) : 0)
                  + (uint64_t)pg_A.ext_cap * sizeof(pg_ext)

@@ -10,11 +10,17 @@
 /* The op code of a slot on the free list. */
 #define PG_FREE 0xFF
 
-/* One node's structure: 16 bytes. Its value and gradient are not here but
- * in the arena's data[] and grad[] arrays at the node's index, so that the
- * values of nodes made one after another (a layer's weights, a batch of
- * inputs) sit side by side as plain arrays of doubles, which the dense loops
- * of rules.h and optim.c read and write like hand-written C. */
+/* A node's value and gradient: the arena's val[] array, at the node's index.
+ * Nodes made one after another (a layer's weights, a batch of inputs) have
+ * theirs side by side, which the dense loops of rules.h and optim.c read as
+ * plain arrays. */
+typedef struct pg_value {
+    double data;
+    double grad;
+} pg_value;
+
+/* One node's structure: 16 bytes, kept apart from its value so that the
+ * passes' index-chasing and the dense loops each read only what they need. */
 typedef struct pg_node {
     union {
         uint32_t parent[2]; /* operand indices; PG_NIL past the op's arity, except
@@ -75,11 +81,10 @@ typedef struct pg_ext {
 #endif
 
 typedef struct pg_arena {
-    /* Slot i is nodes[i], data[i], grad[i] and side[i]: four blocks of cap
-     * entries; [0, used) handed out, live or free. */
+    /* Slot i is nodes[i], val[i] and side[i]: three blocks of cap entries;
+     * [0, used) handed out, live or free. */
     pg_node *nodes;
-    double *data;        /* each node's value */
-    double *grad;        /* each node's gradient */
+    pg_value *val;
     pg_side *side;
     uint32_t cap, used;
     uint32_t free_head;  /* first free slot, or PG_NIL */

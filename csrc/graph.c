@@ -10,7 +10,7 @@
 /* Operand i of a node the pass reached: marks it found, unless it is a leaf
  * or found already, and with backprop resets its gradient. Returns 1 when it
  * was newly found. */
-PG_HOT int find(pg_node *nodes, double *grad, uint64_t *marks, uint32_t i, int backprop)
+PG_HOT int find(pg_node *nodes, pg_value *val, uint64_t *marks, uint32_t i, int backprop)
 {
     pg_node *p = &nodes[i];
     if (p->op == PG_LEAF || (p->flags & PG_SEEN))
@@ -18,7 +18,7 @@ PG_HOT int find(pg_node *nodes, double *grad, uint64_t *marks, uint32_t i, int b
     p->flags |= PG_SEEN;
     marks[p->pos >> 6] |= (uint64_t)1 << (p->pos & 63);
     if (backprop)
-        grad[i] = 0.0;
+        val[i].grad = 0.0;
     return 1;
 }
 
@@ -37,20 +37,19 @@ PG_HOT uint32_t sweep(uint32_t root, uint32_t *order, int backprop, double seed,
                       uint32_t max)
 {
     pg_node *nodes = pg_A.nodes;
-    const double *data = pg_A.data;
-    double *grad = pg_A.grad;
+    pg_value *val = pg_A.val;
     const uint32_t *log = pg_A.log;
     uint64_t *marks = pg_A.marks;
     if (nodes[root].op == PG_LEAF) { /* nothing under it */
         if (order)
             order[0] = root;
         if (backprop)
-            grad[root] += seed;
+            val[root].grad += seed;
         return 1;
     }
     if (backprop) {
-        grad[root] = 0.0;
-        grad[root] += seed;
+        val[root].grad = 0.0;
+        val[root].grad += seed;
     }
     uint32_t top = nodes[root].pos, n = 0, waiting = 1;
     nodes[root].flags |= PG_SEEN;
@@ -75,20 +74,23 @@ PG_HOT uint32_t sweep(uint32_t root, uint32_t *order, int backprop, double seed,
         n++;
         x->flags &= ~PG_SEEN;
         if (x->op < PG_SUM) { /* one or two operands, held in the node */
-            waiting += find(nodes, grad, marks, x->parent[0], backprop);
+            waiting += find(nodes, val, marks, x->parent[0], backprop);
             if (x->op <= PG_POW)
-                waiting += find(nodes, grad, marks, x->parent[1], backprop);
+                waiting += find(nodes, val, marks, x->parent[1], backprop);
         } else {
             uint32_t count;
             const uint32_t *operands = pg_operands(x, &count);
             for (uint32_t k = 0; k < count; k++)
-                waiting += find(nodes, grad, marks, operands[k], backprop);
+                waiting += find(nodes, val, marks, operands[k], backprop);
         }
         if (backprop)
-            backward_rule(data, grad, x, i);
-        if ((q & 63) == 0 || !waiting || n == max) { /* leaving this word, or done */
+            backward_rule(val, x, i);
+        /* (max is UINT32_MAX for backprop, a constant that drops the count
+         * from its loop.) */
+        int full = max != UINT32_MAX && n == max;
+        if ((q & 63) == 0 || !waiting || full) { /* leaving this word, or done */
             marks[q >> 6] = 0;
-            if (n == max)
+            if (full)
                 break;
         }
     }
@@ -163,6 +165,21 @@ static const uint32_t *kept_order(uint32_t root, uint32_t *n)
     return pg_A.ext[e - 1].order;
 }
 
+/* pg_backward over root's kept order (n nodes): the same nodes in the same
+ * order as the sweep, with the same resets, and no search. Kept out of
+ * line, so that the sweep's loop is compiled as it is alone. */
+static __attribute__((noinline)) void walk_back(uint32_t root, const uint32_t *order,
+                                                uint32_t n, double seed)
+{
+    const pg_node *nodes = pg_A.nodes;
+    pg_value *val = pg_A.val;
+    for (uint32_t j = 0; j < n; j++)
+        val[order[j]].grad = 0.0;
+    val[root].grad += seed;
+    for (uint32_t j = 0; j < n; j++)
+        backward_rule(val, &nodes[order[j]], order[j]);
+}
+
 int pg_backward(uint32_t root, double seed)
 {
     if (!pg_live(root))
@@ -173,17 +190,36 @@ int pg_backward(uint32_t root, double seed)
         sweep(root, NULL, 1, seed, UINT32_MAX);
         return PG_OK;
     }
-    /* A replayed graph: its order is at hand, so no search. The same nodes
-     * in the same order as the sweep, with the same resets. */
-    const pg_node *nodes = pg_A.nodes;
-    const double *data = pg_A.data;
-    double *grad = pg_A.grad;
-    for (uint32_t j = 0; j < n; j++)
-        grad[order[j]] = 0.0;
-    grad[root] += seed;
-    for (uint32_t j = 0; j < n; j++)
-        backward_rule(data, grad, &nodes[order[j]], order[j]);
+    walk_back(root, order, n, seed);
     return PG_OK;
+}
+
+/* Whether the four nodes idx[0..3] are rows of one dense layer, for
+ * dot4_forward: PG_RUNS dots with one count and one run of inputs, none of
+ * them an operand of another. */
+static int rows_of_a_layer(const pg_node *nodes, const uint32_t *idx)
+{
+    uint32_t count, c;
+    const uint32_t *v0 = pg_operands(&nodes[idx[0]], &count);
+    uint32_t pairs = count / 2;
+    for (int k = 0; k < 4; k++) {
+        const pg_node *n = &nodes[idx[k]];
+        if (n->op != PG_DOT || !(n->flags & PG_RUNS))
+            return 0;
+        const uint32_t *v = pg_operands(n, &c);
+        if (c != count || v[1] != v0[1])
+            return 0;
+    }
+    for (int k = 0; k < 4; k++) {
+        const uint32_t *v = pg_operands(&nodes[idx[k]], &c);
+        for (int m = 0; m < 4; m++) {
+            uint32_t i = idx[m];
+            if ((i >= v[0] && i - v[0] < pairs) || (i >= v[1] && i - v[1] < pairs)
+                || ((count & 1) && i == v[count - 1]))
+                return 0;
+        }
+    }
+    return 1;
 }
 
 int pg_forward(uint32_t root)
@@ -193,11 +229,15 @@ int pg_forward(uint32_t root)
     if (n < 0)
         return (int)n;
     const pg_node *nodes = pg_A.nodes;
-    double *data = pg_A.data;
+    pg_value *val = pg_A.val;
     for (int64_t j = n - 1; j >= 0; j--) { /* parents before children */
         const pg_node *x = &nodes[order[j]];
-        if (x->op != PG_LEAF) /* a leaf root keeps its data */
-            data[order[j]] = forward_rule(data, x);
+        if (x->op == PG_DOT && j >= 3 && rows_of_a_layer(nodes, order + j - 3)) {
+            dot4_forward(val, order + j - 3, nodes); /* four rows of a layer */
+            j -= 3;
+        } else if (x->op != PG_LEAF) { /* a leaf root keeps its data */
+            val[order[j]].data = forward_rule(val, x);
+        }
     }
     return PG_OK;
 }

@@ -41,7 +41,7 @@ int pg_take_interrupt(void)
 static uint32_t make(uint8_t op, uint32_t p0, uint32_t p1)
 {
     pg_node t = {.op = op, .parent = {p0, p1}};
-    double out = forward_rule(pg_A.data, &t);
+    double out = forward_rule(pg_A.val, &t);
     if (!recording)
         return pg_node_new(PG_LEAF, out, PG_NIL, PG_NIL);
     return pg_node_new(op, out, p0, p1);
@@ -198,7 +198,7 @@ static uint32_t nary_node(uint8_t op, uint32_t *operands)
     node->operands = operands;
     if (op == PG_DOT)
         node->flags = dot_runs(operands + 1, operands[0]);
-    pg_A.data[r] = nary_forward(pg_A.data, node);
+    pg_A.val[r].data = nary_forward(pg_A.val, node);
     return r;
 }
 

@@ -16,6 +16,14 @@
 #else
 #define PG_HOT static inline
 #endif
+/* The n-ary rules loop over their operands: kept out of line, so that the
+ * passes' loops, which inline the one- and two-operand rules, keep their
+ * registers for those. */
+#if defined(__GNUC__)
+#define PG_COLD static __attribute__((noinline, unused))
+#else
+#define PG_COLD static
+#endif
 
 static inline double sgn(double x)
 {
@@ -67,47 +75,41 @@ static inline double sgn(double x)
  * of consecutive indices: the same rules then read and write them as plain
  * arrays, with the same terms added in the same order. */
 
-/* y[j] += a * x[j], for j < n: a PG_RUNS dot's gradients. grad[] and data[]
- * are separate blocks, so y and x never overlap. */
-static inline void axpy(double *restrict y, const double *restrict x, double a, uint32_t n)
-{
-    for (uint32_t j = 0; j < n; j++)
-        y[j] += a * x[j];
-}
 
-static inline double nary_forward(const double *data, const pg_node *n)
+/* An n-ary node's value from its operands. */
+PG_COLD double nary_forward(const pg_value *val, const pg_node *n)
 {
     uint32_t count;
     const uint32_t *v = pg_operands(n, &count);
     double out;
     switch (n->op) {
     case PG_SUM:
-        out = data[v[0]];
+        out = val[v[0]].data;
         for (uint32_t j = 1; j < count; j++)
-            out += data[v[j]];
+            out += val[v[j]].data;
         return out;
     case PG_DOT: {
         uint32_t j = 0, pairs = count / 2;
         if (count & 1) {
-            out = data[v[count - 1]];
+            out = val[v[count - 1]].data;
         } else {
-            out = data[v[0]] * data[v[1]];
+            out = val[v[0]].data * val[v[1]].data;
             j = 1;
         }
         if (n->flags & PG_RUNS) {
-            const double *w = data + v[0], *x = data + v[1];
+            const pg_value *w = val + v[0], *x = val + v[1];
             for (; j < pairs; j++)
-                out += w[j] * x[j];
+                out += w[j].data * x[j].data;
         } else {
             for (; j < pairs; j++)
-                out += data[v[2 * j]] * data[v[2 * j + 1]];
+                out += val[v[2 * j]].data * val[v[2 * j + 1]].data;
         }
         return out;
     }
     default: { /* PG_LOGSUMEXP */
         double m = -INFINITY, sum = 0.0;
         for (uint32_t j = 0; j < count; j++) {
-            double x = data[v[j]];
+            double x = val[v[j]].data;
             if (isnan(x))
                 return NAN;
             if (x > m)
@@ -116,7 +118,7 @@ static inline double nary_forward(const double *data, const pg_node *n)
         if (isinf(m))
             return m;
         for (uint32_t j = 0; j < count; j++)
-            sum += exp(data[v[j]] - m);
+            sum += exp(val[v[j]].data - m);
         return m + log(sum);
     }
     }
@@ -124,104 +126,141 @@ static inline double nary_forward(const double *data, const pg_node *n)
 
 /* Adds an n-ary node's contributions, from its gradient g and value out, to
  * its operands' gradients. */
-static inline void nary_backward(const double *data, double *grad, const pg_node *n,
-                                 double g, double out)
+PG_COLD void nary_backward(pg_value *val, const pg_node *n, double g, double out)
 {
     uint32_t count;
     const uint32_t *v = pg_operands(n, &count);
     switch (n->op) {
     case PG_SUM:
         for (uint32_t j = 0; j < count; j++)
-            grad[v[j]] += g;
+            val[v[j]].grad += g;
         break;
     case PG_DOT:
         if (n->flags & PG_RUNS) {
-            /* Each operand gets its terms in the order of the loop below:
+            /* Each operand gets its terms in the order of the loops below:
              * the runs do not overlap, or are one run whose every entry gets
              * its weight's term before its input's. */
-            axpy(grad + v[0], data + v[1], g, count / 2);
-            axpy(grad + v[1], data + v[0], g, count / 2);
+            pg_value *w = val + v[0], *x = val + v[1];
+            for (uint32_t j = 0; j < count / 2; j++)
+                w[j].grad += g * x[j].data;
+            for (uint32_t j = 0; j < count / 2; j++)
+                x[j].grad += g * w[j].data;
         } else {
             for (uint32_t j = 0; j + 1 < count; j += 2) {
-                double wd = data[v[j]], xd = data[v[j + 1]];
-                grad[v[j]] += g * xd;
-                grad[v[j + 1]] += g * wd;
+                double wd = val[v[j]].data, xd = val[v[j + 1]].data;
+                val[v[j]].grad += g * xd;
+                val[v[j + 1]].grad += g * wd;
             }
         }
         if (count & 1)
-            grad[v[count - 1]] += g;
+            val[v[count - 1]].grad += g;
         break;
     default: /* PG_LOGSUMEXP */
         for (uint32_t j = 0; j < count; j++)
-            grad[v[j]] += g * exp(data[v[j]] - out);
+            val[v[j]].grad += g * exp(val[v[j]].data - out);
     }
 }
 
-/* PG_POWK's exponent, held by its hidden second parent. */
-PG_HOT double exponent(const double *data, const pg_node *n)
+/* The values of four PG_RUNS dot nodes a layer made side by side: each the
+ * same sum, in the same order, as nary_forward's, the four taken together so
+ * that their chains of additions overlap (one chain waits on each addition;
+ * four keep the adder busy). The four have one count and one run of inputs,
+ * and none is an operand of another (rows_of_a_layer in graph.c). */
+PG_COLD void dot4_forward(pg_value *val, const uint32_t *idx, const pg_node *nodes)
 {
-    return data[n->parent[1]];
+    const uint32_t *v[4];
+    const pg_value *w[4];
+    double s[4];
+    uint32_t count = 0;
+    for (int k = 0; k < 4; k++) {
+        v[k] = pg_operands(&nodes[idx[k]], &count);
+        w[k] = val + v[k][0];
+    }
+    const pg_value *x = val + v[0][1];
+    uint32_t j = 0, pairs = count / 2;
+    for (int k = 0; k < 4; k++)
+        s[k] = count & 1 ? val[v[k][count - 1]].data : w[k][0].data * x[0].data;
+    j = count & 1 ? 0 : 1;
+    double s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+    for (; j < pairs; j++) {
+        double xj = x[j].data;
+        s0 += w[0][j].data * xj;
+        s1 += w[1][j].data * xj;
+        s2 += w[2][j].data * xj;
+        s3 += w[3][j].data * xj;
+    }
+    val[idx[0]].data = s0;
+    val[idx[1]].data = s1;
+    val[idx[2]].data = s2;
+    val[idx[3]].data = s3;
+}
+
+/* PG_POWK's exponent, held by its hidden second parent. */
+PG_HOT double exponent(const pg_value *val, const pg_node *n)
+{
+    return val[n->parent[1]].data;
 }
 
 /* A node's value from its operands' data: the rules' `out =` column. */
-PG_HOT double forward_rule(const double *data, const pg_node *n)
+PG_HOT double forward_rule(const pg_value *val, const pg_node *n)
 {
     switch (n->op) {
 #define R(OP, OUT, DX, DY)                         \
     case OP: {                                     \
-        double x = data[n->parent[0]];             \
-        double y = data[n->parent[1]];             \
+        double x = val[n->parent[0]].data;         \
+        double y = val[n->parent[1]].data;         \
         return OUT;                                \
     }
         PG_BINARY_RULES(R)
 #undef R
 #define R(OP, OUT, DX)                             \
     case OP: {                                     \
-        double x = data[n->parent[0]];             \
-        double k = OP == PG_POWK ? exponent(data, n) : 0.0; \
+        double x = val[n->parent[0]].data;         \
+        double k = OP == PG_POWK ? exponent(val, n) : 0.0; \
         (void)k;                                   \
         return OUT;                                \
     }
         PG_UNARY_RULES(R)
 #undef R
     default: /* n-ary ops, kept out of the switch that the others share */
-        return nary_forward(data, n);
+        return nary_forward(val, n);
     }
 }
 
 /* Adds the contributions of node i (its structure n) to its operands'
  * gradients: the d/dx, d/dy columns. Not for a leaf. */
-PG_HOT void backward_rule(const double *data, double *grad, const pg_node *n, uint32_t i)
+PG_HOT void backward_rule(pg_value *val, const pg_node *n, uint32_t i)
 {
-    double g = grad[i], out = data[i];
+    double g = val[i].grad, out = val[i].data;
     (void)out;
     switch (n->op) {
 #define R(OP, OUT, DX, DY)                         \
     case OP: {                                     \
-        uint32_t px = n->parent[0], py = n->parent[1]; \
-        double x = data[px], y = data[py];         \
+        pg_value *px = &val[n->parent[0]];         \
+        pg_value *py = &val[n->parent[1]];         \
+        double x = px->data, y = py->data;         \
         (void)x;                                   \
         (void)y;                                   \
-        grad[px] += DX;                            \
-        grad[py] += DY;                            \
+        px->grad += DX;                            \
+        py->grad += DY;                            \
         break;                                     \
     }
         PG_BINARY_RULES(R)
 #undef R
 #define R(OP, OUT, DX)                             \
     case OP: {                                     \
-        uint32_t px = n->parent[0];                \
-        double x = data[px];                       \
-        double k = OP == PG_POWK ? exponent(data, n) : 0.0; \
+        pg_value *px = &val[n->parent[0]];         \
+        double x = px->data;                       \
+        double k = OP == PG_POWK ? exponent(val, n) : 0.0; \
         (void)x;                                   \
         (void)k;                                   \
-        grad[px] += DX;                            \
+        px->grad += DX;                            \
         break;                                     \
     }
         PG_UNARY_RULES(R)
 #undef R
     default: /* n-ary ops, kept out of the switch that the others share */
-        nary_backward(data, grad, n, g, out);
+        nary_backward(val, n, g, out);
         break;
     }
 }

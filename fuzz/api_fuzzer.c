@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
+#include "rules.h"
 
 #define CHECK(cond)                                                          \
     do {                                                                     \
@@ -280,7 +280,7 @@ static void step(input *in)
         r = pg_set_data(i, x);
         CHECK(r == (pg_live(i) ? PG_OK : PG_EINDEX));
         if (r == PG_OK)
-            CHECK(memcmp(&pg_A.data[i], &x, sizeof x) == 0);
+            CHECK(memcmp(&pg_A.val[i].data, &x, sizeof x) == 0);
         break;
     case 9:
         CHECK(pg_set_grad(i, x) == (pg_live(i) ? PG_OK : PG_EINDEX));
@@ -351,10 +351,23 @@ static void step(input *in)
         r = pg_backward(i, x);
         CHECK(r == (pg_live(i) ? PG_OK : PG_EINDEX));
         break;
-    case 16:
+    case 16: {
         r = pg_forward(i);
         CHECK(r == PG_OK || r == PG_ENOMEM || (r == PG_EINDEX && !pg_live(i)));
+        /* Every node replayed holds what its own rule gives, one node at a
+         * time, from its operands' new values: the rows of a layer replayed
+         * together included. */
+        const uint32_t *order;
+        int64_t n = r == PG_OK ? pg_order(i, &order) : 0;
+        for (int64_t j = 0; j < n; j++) {
+            const pg_node *x = &pg_A.nodes[order[j]];
+            if (x->op == PG_LEAF)
+                continue;
+            double again = forward_rule(pg_A.val, x);
+            CHECK(memcmp(&again, &pg_A.val[order[j]].data, sizeof again) == 0);
+        }
         break;
+    }
     case 17: { /* a new optimizer over held nodes, or over anything */
         int o = u8(in) % MAX_OPTS;
         if (opts[o])
@@ -445,7 +458,7 @@ static void step(input *in)
         r = pg_leaves(data, n);
         CHECK(r >= 0 || r == PG_EARG || r == PG_ENOMEM || r == PG_EFULL || r == PG_EINTR);
         for (size_t j = 0; r >= 0 && j < n; j++) {
-            CHECK(memcmp(&pg_A.data[r + j], &data[j], sizeof data[j]) == 0);
+            CHECK(memcmp(&pg_A.val[r + j].data, &data[j], sizeof data[j]) == 0);
             hold(r + (int64_t)j);
         }
         break;

@@ -100,21 +100,22 @@ def test_parameters_are_made_side_by_side():
     assert len(set(idx)) == len(idx)
 
 
-def test_replay_follows_new_weights_and_inputs():
+@pytest.mark.parametrize("hidden", [4, 9])  # rows replayed four at a time, and the rest
+def test_replay_follows_new_weights_and_inputs(hidden):
     random.seed(5)
-    model = MLP(3, [4, 2])
-    x = [Value(0.1), Value(-0.2), Value(0.3)]
+    model = MLP(5, [hidden, 3], activation="tanh")
+    x = leaves([0.1 * k - 0.2 for k in range(5)])  # side by side: every dot reads runs
     out = model(x)
-    root = out[0] * out[1]
+    root = pygrad.sum(out)
     opt = SGD(model.parameters(), lr=0.1)
     for step in range(3):
         opt.zero_grad()
         root.backward()
         opt.step()
         x[step].data = 1.5 * step - 1
-        replayed = root.forward()
-        fresh = as_list(model(x))
-        assert replayed == (fresh[0] * fresh[1]).data
+        root.forward()
+        fresh = model(x)
+        assert [o.data for o in out] == [f.data for f in fresh]
 
 
 def test_the_plan_follows_changes_to_the_model():
@@ -390,3 +391,24 @@ def test_optimizers_give_the_same_steps_over_runs_and_scattered_parameters(opt_c
         assert all(p.grad == 0.0 for p in params)
         traces.append(trace)
     assert traces[0] == traces[1]
+
+
+def test_rows_replayed_together_never_include_one_anothers_operands():
+    # Three dots over xs, then four over the same xs whose weights are runs of
+    # the first three: in the order, the last first-layer rows and the first
+    # second-layer row look like four rows of one layer, but one reads another.
+    from pygrad.nary import Dense
+    xs = leaves([0.5, -1.5])
+    first = Dense([leaves([0.1, 0.2]), leaves([0.3, -0.4]), leaves([-0.5, 0.6])],
+                  leaves([0.0, 0.1, 0.2]), None)(xs)
+    rows = [first[0:2], first[1:3], first[0:2], first[1:3]]
+    second = Dense(rows, leaves([1.0, 2.0, 3.0, 4.0]), None)(xs)
+    root = pygrad.sum(second)
+    xs[0].data, xs[1].data = 2.0, 3.0
+    root.forward()
+
+    def rebuilt():
+        h = [pygrad.dot(n.children[0:4:2], xs, n.children[4]) for n in first]
+        return [pygrad.dot(r, xs, s.children[4]) for r, s in
+                zip([h[0:2], h[1:3], h[0:2], h[1:3]], second)]
+    assert [s.data for s in second] == [v.data for v in rebuilt()]
