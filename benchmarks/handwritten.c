@@ -7,6 +7,9 @@
  *   handwritten mlp S     S steps of micrograd's demo (MLP 2-16-16-1 on 100
  *                         points, max-margin loss + 1e-4 L2, SGD): forward,
  *                         backward and update over the tape, per step
+ *   handwritten mnist S   S SGD steps of MLP(784, [50, 10]) with softmax
+ *                         cross-entropy, one example a step: dense loops
+ *                         over weight matrices, no graph at all
  *
  * Prints one JSON object: the median seconds and the node count. Built and
  * run by benchmarks/run.py. */
@@ -178,14 +181,85 @@ static void mlp(int steps)
     free(t);
 }
 
+/* MLP(784, [50, 10]) as anyone writes it in C: weight matrices, dense
+ * loops, sums from the bias left to right as pygrad's dot adds them, the
+ * gradients it needs (not the inputs'), and the SGD update. */
+static void mnist(int steps)
+{
+    enum { IN = 784, H = 50, OUT = 10, K = 8 };
+    static double w1[H][IN], b1[H], w2[OUT][H], b2[OUT], x[K][IN];
+    static double h[H], o[OUT], dout[OUT], dh[H];
+    int label[K];
+    uint64_t s = 784;
+    for (int j = 0; j < H; j++)
+        for (int i = 0; i < IN; i++)
+            w1[j][i] = uniform(&s);
+    for (int k = 0; k < OUT; k++)
+        for (int j = 0; j < H; j++)
+            w2[k][j] = uniform(&s);
+    for (int e = 0; e < K; e++) {
+        for (int i = 0; i < IN; i++)
+            x[e][i] = (uniform(&s) + 1) / 2;
+        label[e] = (int)((uniform(&s) + 1) / 2 * OUT) % OUT;
+    }
+    const double lr = 0.01;
+    double loss = 0, *t = malloc(steps * sizeof *t);
+    for (int r = 0; r < steps; r++) {
+        const double *in = x[r % K];
+        int y = label[r % K];
+        double t0 = now();
+        for (int j = 0; j < H; j++) {
+            double a = b1[j];
+            for (int i = 0; i < IN; i++)
+                a += w1[j][i] * in[i];
+            h[j] = a > 0 ? a : 0;
+        }
+        double m = -INFINITY, sum = 0;
+        for (int k = 0; k < OUT; k++) {
+            double a = b2[k];
+            for (int j = 0; j < H; j++)
+                a += w2[k][j] * h[j];
+            o[k] = a;
+            m = a > m ? a : m;
+        }
+        for (int k = 0; k < OUT; k++)
+            sum += exp(o[k] - m);
+        double lse = m + log(sum);
+        loss = lse - o[y];
+        for (int k = 0; k < OUT; k++)
+            dout[k] = exp(o[k] - lse) - (k == y);
+        for (int j = 0; j < H; j++)
+            dh[j] = 0;
+        for (int k = 0; k < OUT; k++) {
+            for (int j = 0; j < H; j++) {
+                dh[j] += w2[k][j] * dout[k];
+                w2[k][j] -= lr * dout[k] * h[j];
+            }
+            b2[k] -= lr * dout[k];
+        }
+        for (int j = 0; j < H; j++) {
+            double g = h[j] > 0 ? dh[j] : 0;
+            for (int i = 0; i < IN; i++)
+                w1[j][i] -= lr * g * in[i];
+            b1[j] -= lr * g;
+        }
+        t[r] = now() - t0;
+    }
+    printf("{\"workload\": \"mnist\", \"step_s\": %.9g, \"loss\": %.17g}\n", median(t, steps),
+           loss);
+    free(t);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "chain"))
         chain(atol(argv[2]));
     else if (argc == 3 && !strcmp(argv[1], "mlp"))
         mlp(atoi(argv[2]));
+    else if (argc == 3 && !strcmp(argv[1], "mnist"))
+        mnist(atoi(argv[2]));
     else {
-        fprintf(stderr, "usage: handwritten chain STEPS | handwritten mlp STEPS\n");
+        fprintf(stderr, "usage: handwritten chain|mlp|mnist STEPS\n");
         return 2;
     }
     return 0;

@@ -14,10 +14,21 @@ ratios.png, into --out. Workloads:
   chain    x = relu(x*a + b) repeated (3 nodes a step): build, then backward
   wide     the sum of n products as a balanced tree: build, then backward
   mlp      one training step of micrograd's demo (MLP 2-16-16-1, 100 moons
-           points, max-margin loss + L2), graph rebuilt each step
+           points, max-margin loss + L2), graph rebuilt each step; and
+           PyTorch with tensors (nn.Linear layers, the whole batch at once)
   replay   the same step with pygrad's graph replay (forward(), backward(),
            step()), against the same step written by hand in C
+  mnist    one SGD step of MLP(784, [50, 10]) with softmax cross-entropy on
+           one example (random inputs from a fixed seed): pygrad replayed and
+           rebuilt, micrograd (two steps, with squared error: it has no exp
+           or log), PyTorch float64 tensors with a batch of one, and dense
+           loops written by hand in C
   memory   resident bytes per live node over a chain of n nodes
+
+Each engine builds its models the way its users do: micrograd, PyTorch's
+scalars and the reference one operation at a time, pygrad with pygrad.nn
+and its n-ary ops (a neuron is one dot node), PyTorch's tensors with
+nn.Linear.
 """
 import argparse
 import gc
@@ -34,8 +45,22 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ENGINES = ["pygrad", "reference", "micrograd", "torch"]
-SIZES = {"full": {"chain": 100_000, "wide": 100_000, "mlp": 3, "replay": 30, "memory": 1_000_000},
-         "quick": {"chain": 20_000, "wide": 20_000, "mlp": 2, "replay": 10, "memory": 200_000}}
+# Engines that run some workloads only: pygrad rebuilding the mnist graph
+# every step, and PyTorch on whole tensors.
+VARIANTS = {"pygrad-rebuilt": "pygrad", "torch-tensors": "torch"}
+SIZES = {"full": {"chain": 100_000, "wide": 100_000, "mlp": 3, "replay": 30, "mnist": 30,
+                  "memory": 1_000_000},
+         "quick": {"chain": 20_000, "wide": 20_000, "mlp": 2, "replay": 10, "mnist": 10,
+                   "memory": 200_000}}
+# The workloads and metrics as the chart names them.
+LABELS = {"chain.build_ns_per_node": "chain: build a node",
+          "chain.backward_ns_per_node": "chain: backward a node",
+          "wide.build_ns_per_node": "wide sum: build a node",
+          "wide.backward_ns_per_node": "wide sum: backward a node",
+          "mlp.step_ms": "demo training step,\ngraph rebuilt",
+          "replay.step_ms": "demo training step,\npygrad's graph replayed",
+          "mnist.step_ms": "MNIST-sized MLP step,\npygrad's graph replayed",
+          "memory.bytes_per_node": "memory per node"}
 # The step workloads (mlp, replay) time at least SIZES[...] steps and at
 # least this many seconds of steps, for every engine. Three 40 ms steps can
 # all fall in one noisy half-second of a shared machine, which a 1.6 s step
@@ -59,7 +84,7 @@ def load(engine):
         from micrograd.engine import Value
         sys.setrecursionlimit(10_000_000)  # its topological sort recurses
         return Value
-    if engine == "torch":
+    if engine in ("torch", "torch-tensors"):
         import torch
         torch.set_num_threads(1)
 
@@ -72,6 +97,7 @@ def load(engine):
 def available(engine):
     """Whether the engine can be imported here, without importing it."""
     import importlib.util
+    engine = VARIANTS.get(engine, engine)
     if engine in ("pygrad", "reference"):
         return True
     return importlib.util.find_spec(engine) is not None
@@ -166,20 +192,68 @@ def timed_steps(step, steps, seconds):
     return statistics.median(times) * 1e3
 
 
+def pygrad_moons_loss():
+    """The demo's model and loss the way pygrad's users write them: nn.MLP,
+    whose weights are drawn as moons_model draws them, and n-ary ops for the
+    sums. Returns (build, params): build() makes the loss."""
+    import pygrad
+    from pygrad.datasets import make_moons
+    X, y = make_moons(100, noise=0.1, seed=1337)
+    random.seed(1337)
+    model = pygrad.nn.MLP(2, [16, 16, 1])
+    params = model.parameters()
+
+    def build():
+        losses = [(1 - t * model(x)).relu() for x, t in zip(X, y)]
+        return pygrad.sum(losses) * (1.0 / len(losses)) + 1e-4 * pygrad.dot(params, params)
+    return build, params
+
+
+def torch_tensors_step(lr=0.01):
+    """The demo's step in PyTorch as its users write it: nn.Linear layers over
+    the whole batch of float64 tensors, one thread."""
+    import torch
+    from pygrad.datasets import make_moons
+    X, y = make_moons(100, noise=0.1, seed=1337)
+    torch.manual_seed(1337)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Linear(16, 16),
+                                torch.nn.ReLU(), torch.nn.Linear(16, 1)).double()
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    xs = torch.tensor(X, dtype=torch.float64)
+    ys = torch.tensor(y, dtype=torch.float64)
+
+    def step():
+        scores = model(xs)[:, 0]
+        loss = torch.relu(1 - ys * scores).mean() + 1e-4 * sum((p * p).sum() for p in model.parameters())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return step
+
+
 def mlp(V, steps, seconds, engine):
-    params, layers, X, y = moons_model(V)
+    if engine == "torch-tensors":
+        return {"step_ms": timed_steps(torch_tensors_step(), steps, seconds)}
     if engine == "pygrad":
         from pygrad.optim import SGD
+        build, params = pygrad_moons_loss()
         opt = SGD(params, lr=0.01)
-        zero_grad, update = opt.zero_grad, opt.step
-    else:
-        def zero_grad():
-            for p in params:
-                p.grad = None if engine == "torch" else 0.0
 
-        def update():
-            for p in params:
-                p.data -= 0.01 * p.grad
+        def step():
+            loss = build()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return {"step_ms": timed_steps(step, steps, seconds)}
+    params, layers, X, y = moons_model(V)
+
+    def zero_grad():
+        for p in params:
+            p.grad = None if engine == "torch" else 0.0
+
+    def update():
+        for p in params:
+            p.data -= 0.01 * p.grad
 
     def step():
         loss = moons_loss(params, layers, X, y)
@@ -191,15 +265,98 @@ def mlp(V, steps, seconds, engine):
 
 def replay(V, steps, seconds):
     from pygrad.optim import SGD
-    params, layers, X, y = moons_model(V)
+    build, params = pygrad_moons_loss()
     opt = SGD(params, lr=0.01)
-    loss = moons_loss(params, layers, X, y)
+    loss = build()
 
     def step():
         loss.forward()
         opt.zero_grad()
         loss.backward()
         opt.step()
+    return {"step_ms": timed_steps(step, steps, seconds)}
+
+
+MNIST_SIZES = (784, 50, 10)
+
+
+def mnist_examples(k=8):
+    """k examples of random pixels in [0, 1) and labels, from a fixed seed."""
+    import array
+    rng = random.Random(784)
+    return ([array.array("d", [rng.random() for _ in range(MNIST_SIZES[0])]) for _ in range(k)],
+            [rng.randrange(MNIST_SIZES[2]) for _ in range(k)])
+
+
+def mnist(engine, steps, seconds, lr=0.01):
+    """One SGD step on one example of MLP(784, [50, 10]) with softmax
+    cross-entropy (micrograd: squared error), cycling through the examples."""
+    nin, hidden, nout = MNIST_SIZES
+    xs, labels = mnist_examples()
+    k = [0]
+
+    def example():
+        k[0] = (k[0] + 1) % len(xs)
+        return xs[k[0]], labels[k[0]]
+    random.seed(0)
+    if engine == "torch":
+        import torch
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(nin, hidden), torch.nn.ReLU(),
+                                    torch.nn.Linear(hidden, nout)).double()
+        opt = torch.optim.SGD(model.parameters(), lr=lr)
+        txs = [torch.tensor([list(x)], dtype=torch.float64) for x in xs]
+        tys = [torch.tensor([t]) for t in labels]
+
+        def step():
+            k[0] = (k[0] + 1) % len(xs)
+            loss = torch.nn.functional.cross_entropy(model(txs[k[0]]), tys[k[0]])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    elif engine == "micrograd":
+        from micrograd.nn import MLP
+        model = MLP(nin, [hidden, nout])
+        params = model.parameters()
+        steps = 2  # each takes more than a second
+
+        def step():
+            x, t = example()
+            out = model(list(x))
+            loss = sum((o - (1.0 if j == t else 0.0)) ** 2 for j, o in enumerate(out))
+            model.zero_grad()
+            loss.backward()
+            for p in params:
+                p.data -= lr * p.grad
+    else:
+        import pygrad
+        from pygrad import Leaves, Value, nn
+        from pygrad.optim import SGD
+        model = nn.MLP(nin, [hidden, nout])
+        opt = SGD(model.parameters(), lr=lr)
+        if engine == "pygrad-rebuilt":
+            def step():
+                x, t = example()
+                loss = nn.cross_entropy(model(list(x)), t)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        else:  # replayed: the inputs and the one-hot target are leaves set each step
+            inputs = [Value(0.0) for _ in range(nin)]
+            onehot = [Value(0.0) for _ in range(nout)]
+            feed, target = Leaves(inputs), Leaves(onehot)
+            logits = model(inputs)
+            loss = pygrad.logsumexp(logits) - pygrad.dot(onehot, logits)
+            codes = [[1.0 if j == t else 0.0 for j in range(nout)] for t in range(nout)]
+
+            def step():
+                x, t = example()
+                feed.set(x)
+                target.set(codes[t])
+                loss.forward()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
     return {"step_ms": timed_steps(step, steps, seconds)}
 
 
@@ -219,11 +376,13 @@ def memory(V, n):
 
 
 def worker(engine, workload, size, seconds):
-    V = load(engine)
+    V = load(VARIANTS.get(engine, engine)) if workload != "mnist" else None
     if workload == "mlp":
         return mlp(V, size, seconds, engine)
     if workload == "replay":
         return replay(V, size, seconds)
+    if workload == "mnist":
+        return mnist(engine, size, seconds)
     return {"chain": chain, "wide": wide, "memory": memory}[workload](V, size)
 
 
@@ -240,8 +399,11 @@ def handwritten(out, sizes):
                                       capture_output=True, text=True).stdout)
     step = json.loads(subprocess.run([exe, "mlp", "50"], check=True,
                                      capture_output=True, text=True).stdout)
+    dense = json.loads(subprocess.run([exe, "mnist", "2001"], check=True,
+                                      capture_output=True, text=True).stdout)
     return {"chain": {"backward_ns_per_node": chain["backward_s"] / chain["nodes"] * 1e9},
-            "replay": {"step_ms": step["step_s"] * 1e3, "nodes": step["nodes"]}}
+            "replay": {"step_ms": step["step_s"] * 1e3, "nodes": step["nodes"]},
+            "mnist": {"step_ms": dense["step_s"] * 1e3}}
 
 
 def run_worker(engine, workload, size, seconds):
@@ -299,16 +461,24 @@ def chart(ratios, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     keys = [k for k in ratios if len(ratios[k]) > 1]
-    engines = [e for e in ENGINES[1:] if any(e in ratios[k] for k in keys)]
-    fig, ax = plt.subplots(figsize=(9, 4))
+    names = {"reference": "pure-Python reference", "micrograd": "micrograd",
+             "torch": "PyTorch scalars (MNIST: a batch of 1)",
+             "torch-tensors": "PyTorch tensors, whole batch",
+             "pygrad-rebuilt": "pygrad, graph rebuilt each step",
+             "handwritten C": "C written by hand"}
+    engines = [e for e in names if any(e in ratios[k] for k in keys)]
+    fig, ax = plt.subplots(figsize=(11, 5))
     width = 0.8 / max(1, len(engines))
     for n, engine in enumerate(engines):
         xs = [k + n * width for k in range(len(keys)) if engine in ratios[keys[k]]]
-        ax.bar(xs, [ratios[k][engine] for k in keys if engine in ratios[k]], width, label=engine)
+        ax.bar(xs, [ratios[k][engine] for k in keys if engine in ratios[k]], width,
+               label=names[engine])
     ax.set_yscale("log")
     ax.axhline(1, color="black", linewidth=0.8)
-    ax.set_xticks([k + width * (len(engines) - 1) / 2 for k in range(len(keys))], keys,
-                  rotation=20, fontsize=8)
+    ax.set_xticks([k + width * (len(engines) - 1) / 2 for k in range(len(keys))],
+                  [LABELS.get(k, k) for k in keys], rotation=0, fontsize=7)
+    ax.set_title("How many times pygrad's time (or memory) each engine takes; "
+                 "above the line, pygrad is faster", fontsize=9)
     ax.set_ylabel("times pygrad's time or memory")
     ax.legend()
     fig.tight_layout()
@@ -346,7 +516,11 @@ def main(argv=None):
     print(f"pygrad benchmarks ({mode}): {', '.join(engines)}; {rounds} rounds; "
           f"{machine()['cpu']}, Python {platform.python_version()}")
 
-    workloads = {"chain": engines, "wide": engines, "mlp": engines, "replay": ["pygrad"],
+    tensors = ["torch-tensors"] if "torch" in engines else []
+    workloads = {"chain": engines, "wide": engines, "mlp": engines + tensors,
+                 "replay": ["pygrad"],
+                 "mnist": [e for e in ["pygrad", "pygrad-rebuilt", "micrograd", "torch"]
+                           if e == "pygrad-rebuilt" or e in engines],
                  "memory": engines}
     raw = {w: {} for w in workloads}
     for r in range(rounds):
@@ -360,7 +534,7 @@ def main(argv=None):
     results = {w: {m: {e: summary(v) for e, v in by_e.items()} for m, by_e in ms.items()}
                for w, ms in raw.items()}
     # The replay step against the rebuilt step of the other engines.
-    for engine in engines[1:]:
+    for engine in engines[1:] + tensors:
         results["replay"]["step_ms"][engine] = results["mlp"]["step_ms"][engine]
     with tempfile.TemporaryDirectory() as tmp:
         floor = handwritten(tmp, sizes) or {}

@@ -81,30 +81,15 @@ static int log_room(uint32_t n)
     return PG_OK;
 }
 
-/* val[] and nodes[] share one block: val first, then STAGGER bytes, then
- * nodes, so that val[i] and nodes[i] never sit at the same offset in a page.
- * (Two arrays of cap 16-byte entries, each from its own large allocation,
- * start at the same page offset, and the passes, which read both at each
- * index, ran 8% slower for it.) */
+/* val[] starts STAGGER bytes into its block. Large blocks start at the same
+ * offset in a page, so without it val[i] and nodes[i] would too, and the
+ * passes, which read both at each index, ran 8% slower for it. realloc keeps
+ * the offset, as it keeps the contents. */
 #define STAGGER 2112
 
-static size_t block_bytes(uint64_t cap)
+static pg_value *values_of(void *block)
 {
-    return (size_t)cap * (sizeof(pg_value) + sizeof(pg_node)) + STAGGER;
-}
-
-/* Lays out block (val and nodes as arranged for old_cap slots, or new when
- * old_cap is 0) for cap slots: moves the used nodes to their new place. The
- * block holds block_bytes of the larger of the two caps. */
-static void place(char *block, uint64_t old_cap, uint64_t cap)
-{
-    char *to = block + (size_t)cap * sizeof(pg_value) + STAGGER;
-    if (old_cap && old_cap != cap)
-        memmove(to, block + (size_t)old_cap * sizeof(pg_value) + STAGGER,
-                (size_t)pg_A.used * sizeof(pg_node));
-    pg_A.val = (pg_value *)block;
-    pg_A.nodes = (pg_node *)to;
-    pg_A.cap = (uint32_t)cap;
+    return (pg_value *)((char *)block + STAGGER);
 }
 
 /* Grows the blocks of slots to hold at least need slots. */
@@ -115,18 +100,24 @@ static int grow(uint64_t need)
     uint64_t cap = pow2_at_least(need, pg_A.cap ? pg_A.cap : 1024);
     if (cap > pg_A.limit)
         cap = pg_A.limit;
-    if (cap > (SIZE_MAX - STAGGER) / (sizeof(pg_node) + sizeof(pg_value)))
+    if (cap > (SIZE_MAX - STAGGER) / sizeof(pg_value))
         return PG_ENOMEM;
-    /* If the second block fails, the first is left larger than cap, which
-     * serves as well. */
+    /* If a later block fails, the earlier ones are left larger than cap,
+     * which serves as well. */
     pg_side *side = pg_realloc(pg_A.side, (size_t)cap * sizeof(pg_side));
     if (!side)
         return PG_ENOMEM;
     pg_A.side = side;
-    char *block = pg_realloc(pg_A.val, block_bytes(cap));
+    pg_node *nodes = pg_realloc(pg_A.nodes, (size_t)cap * sizeof(pg_node));
+    if (!nodes)
+        return PG_ENOMEM;
+    pg_A.nodes = nodes;
+    void *block = pg_realloc(pg_A.val_block, (size_t)cap * sizeof(pg_value) + STAGGER);
     if (!block)
         return PG_ENOMEM;
-    place(block, pg_A.val ? pg_A.cap : 0, cap);
+    pg_A.val_block = block;
+    pg_A.val = values_of(block);
+    pg_A.cap = (uint32_t)cap;
     return PG_OK;
 }
 
@@ -407,14 +398,18 @@ static void trim(void)
     }
     uint64_t cap = pow2_at_least(pg_A.used, TRIM_FLOOR);
     if (cap < pg_A.cap) { /* a block that fails to shrink serves as well */
-        /* the nodes move down first, while the block is still large */
-        place((char *)pg_A.val, pg_A.cap, cap);
-        char *smaller = realloc(pg_A.val, block_bytes(cap));
+        pg_node *smaller = realloc(nodes, (size_t)cap * sizeof(pg_node));
         if (smaller)
-            place(smaller, cap, cap);
+            pg_A.nodes = smaller;
+        void *block = realloc(pg_A.val_block, (size_t)cap * sizeof(pg_value) + STAGGER);
+        if (block) {
+            pg_A.val_block = block;
+            pg_A.val = values_of(block);
+        }
         pg_side *side = realloc(pg_A.side, (size_t)cap * sizeof(pg_side));
         if (side)
             pg_A.side = side;
+        pg_A.cap = (uint32_t)cap;
     }
     trim_log();
     trim_ext();
@@ -568,7 +563,8 @@ void pg_get_stats(pg_stats *out)
 {
     out->live_nodes = (uint64_t)pg_A.used - pg_A.nfree;
     out->capacity = pg_A.cap;
-    out->bytes = (pg_A.cap ? block_bytes(pg_A.cap) : 0) + (uint64_t)pg_A.cap * sizeof(pg_side)
+    out->bytes = (uint64_t)pg_A.cap * (sizeof(pg_node) + sizeof(pg_value) + sizeof(pg_side))
+                 + (pg_A.val_block ? STAGGER : 0)
                  + (uint64_t)pg_A.log_cap * sizeof(uint32_t)
                  + (pg_A.log ? (uint64_t)(pg_A.log_cap / 64 + 1) * sizeof(uint64_t) : 0)
                  + (uint64_t)pg_A.ext_cap * sizeof(pg_ext)

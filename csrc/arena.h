@@ -84,7 +84,8 @@ typedef struct pg_arena {
     /* Slot i is nodes[i], val[i] and side[i]: three blocks of cap entries;
      * [0, used) handed out, live or free. */
     pg_node *nodes;
-    pg_value *val;
+    pg_value *val;       /* inside val_block, which the arena owns */
+    void *val_block;
     pg_side *side;
     uint32_t cap, used;
     uint32_t free_head;  /* first free slot, or PG_NIL */

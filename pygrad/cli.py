@@ -6,9 +6,9 @@ import os
 import random
 import shutil
 import time
-from typing import Callable, List, Optional, Sequence, Tuple, cast
+from typing import Callable, List, Optional, Sequence, Tuple
 
-from . import __version__
+from . import __version__, nary
 from .datasets import make_moons
 from .nn import MLP, Neuron, Outputs
 from .optim import SGD
@@ -33,11 +33,13 @@ def moons_training(steps: int = 100, seed: int = 1337, lr: float = 1.0, rebuild:
     opt = SGD(params, lr=lr)
 
     def build() -> Tuple[Value, List[Value]]:
+        # The sums as single nodes: the same bits as micrograd's sum(),
+        # which adds left to right too.
         scores = [_one(model(x)) for x in X]
         losses = [(1 - yi * si).relu() for yi, si in zip(y, scores)]
-        data_loss = sum(losses) * (1.0 / len(losses))
-        reg_loss = 1e-4 * sum(p * p for p in params)
-        return cast(Value, data_loss + reg_loss), scores
+        data_loss = nary.sum(losses) * (1.0 / len(losses))
+        reg_loss = 1e-4 * nary.dot(params, params)
+        return data_loss + reg_loss, scores
 
     def accuracy(scores: List[Value]) -> float:
         return sum((yi > 0) == (si.data > 0) for yi, si in zip(y, scores)) / len(y)

@@ -27,4 +27,7 @@ def test_quick_run_writes_its_results(tmp_path):
             assert s["min"] <= s["median"] <= s["max"] and len(s["runs"]) == 1
             assert s["median"] > 0
         assert data["ratios"][f"{workload}.{metric}"]["pygrad"] == 1.0
+    mnist = results["mnist"]["step_ms"]  # replayed, and rebuilt each step
+    assert {"pygrad", "pygrad-rebuilt"} <= set(mnist) and mnist["pygrad"]["median"] > 0
+    assert data["ratios"]["mnist.step_ms"]["pygrad-rebuilt"] > 0
     assert "x pygrad" in r.stdout and "wrote" in r.stdout
