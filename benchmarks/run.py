@@ -53,14 +53,14 @@ SIZES = {"full": {"chain": 100_000, "wide": 100_000, "mlp": 3, "replay": 30, "mn
          "quick": {"chain": 20_000, "wide": 20_000, "mlp": 2, "replay": 10, "mnist": 10,
                    "memory": 200_000}}
 # The workloads and metrics as the chart names them.
-LABELS = {"chain.build_ns_per_node": "chain: build a node",
-          "chain.backward_ns_per_node": "chain: backward a node",
-          "wide.build_ns_per_node": "wide sum: build a node",
-          "wide.backward_ns_per_node": "wide sum: backward a node",
-          "mlp.step_ms": "demo training step,\ngraph rebuilt",
-          "replay.step_ms": "demo training step,\npygrad's graph replayed",
-          "mnist.step_ms": "MNIST-sized MLP step,\npygrad's graph replayed",
-          "memory.bytes_per_node": "memory per node"}
+LABELS = {"chain.build_ns_per_node": "chain:\nbuild a node",
+          "chain.backward_ns_per_node": "chain:\nbackward a node",
+          "wide.build_ns_per_node": "wide sum:\nbuild a node",
+          "wide.backward_ns_per_node": "wide sum:\nbackward a node",
+          "mlp.step_ms": "demo training\nstep, graph\nrebuilt",
+          "replay.step_ms": "demo training\nstep, pygrad's\ngraph replayed",
+          "mnist.step_ms": "MNIST-sized\nMLP step, pygrad's\ngraph replayed",
+          "memory.bytes_per_node": "memory\nper node"}
 # The step workloads (mlp, replay) time at least SIZES[...] steps and at
 # least this many seconds of steps, for every engine. Three 40 ms steps can
 # all fall in one noisy half-second of a shared machine, which a 1.6 s step
@@ -467,7 +467,7 @@ def chart(ratios, path):
              "pygrad-rebuilt": "pygrad, graph rebuilt each step",
              "handwritten C": "C written by hand"}
     engines = [e for e in names if any(e in ratios[k] for k in keys)]
-    fig, ax = plt.subplots(figsize=(11, 5))
+    fig, ax = plt.subplots(figsize=(12, 6))
     width = 0.8 / max(1, len(engines))
     for n, engine in enumerate(engines):
         xs = [k + n * width for k in range(len(keys)) if engine in ratios[keys[k]]]
@@ -480,7 +480,7 @@ def chart(ratios, path):
     ax.set_title("How many times pygrad's time (or memory) each engine takes; "
                  "above the line, pygrad is faster", fontsize=9)
     ax.set_ylabel("times pygrad's time or memory")
-    ax.legend()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -1,4 +1,5 @@
-"""Fuzzing the public API: random sequences of operations, handles, deletions,
+"""Fuzzing the public API: random sequences of operations (n-ary ones
+included), handles, deletions,
 garbage collections, data changes, backward() and forward(), checked after
 every step against a model whose numbers come from the pure-Python reference
 engine, and against the live-node count the model predicts.
@@ -30,8 +31,58 @@ numbers = st.floats(-3.0, 3.0, allow_nan=False, allow_infinity=False).filter(
 constants = st.sampled_from([0.0, -1.0, 0.5, 2.0, 3.0, -2.5])
 
 
+NARY = ["sum", "dot", "logsumexp"]
+
+
+def reference_nary(op, vs, out=None):
+    """An n-ary op written with the reference engine's binary ops, in the
+    order pygrad adds terms: left to right, dot's from its bias (the last
+    operand when their number is odd). out: the value logsumexp's node holds,
+    from which its gradient is taken, where that is not what its operands
+    give now (data set and not yet replayed)."""
+    if op == "sum":
+        terms = vs
+    elif op == "dot":
+        pairs = [vs[j] * vs[j + 1] for j in range(0, len(vs) - 1, 2)]
+        terms = ([vs[-1]] if len(vs) % 2 else []) + pairs
+    else:  # logsumexp: pygrad's value, and its gradient g * exp(v - out) as
+        # the coefficients of a linear combination (edge values included)
+        data = [v.data for v in vs]
+        m = max(data)
+        if out is not None:
+            pass
+        elif any(math.isnan(x) for x in data):
+            out = math.nan
+        elif math.isinf(m):
+            out = m
+        else:
+            out = m + math.log(sum(math.exp(x - m) for x in data))
+        acc = reference_nary("sum", [v * safe_exp(x - out) for v, x in zip(vs, data)])
+        acc.data = out
+        return acc
+    acc = terms[0] * 1.0  # a node of its own, even for one term, exactly its value
+    for t in terms[1:]:
+        acc = acc + t
+    return acc
+
+
+def safe_exp(x):
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
 def apply(op, operands, k):
     """op on Values of either engine, as a single node."""
+    if op in NARY:
+        if isinstance(operands[0], Value):
+            if op == "dot":
+                n = len(operands) // 2
+                bias = operands[-1] if len(operands) % 2 else None
+                return pygrad.dot(operands[0:2 * n:2], operands[1:2 * n:2], bias)
+            return getattr(pygrad, op)(operands)
+        return reference_nary(op, operands)
     if op in BINARY:
         return BINARY[op](*operands)
     if op == "powk":
@@ -124,7 +175,14 @@ class Engine(RuleBasedStateMachine):
         self.pool.append((self.new(op, args), BINARY[op](k, v) if left else BINARY[op](v, k)))
 
     @precondition(lambda self: self.pool)
-    @rule(i=st.integers(0, 999), which=st.integers(0, 1))
+    @rule(op=st.sampled_from(NARY), picks=st.lists(st.integers(0, 999), min_size=1, max_size=5))
+    def nary(self, op, picks):
+        chosen = [self.pick(i) for i in picks]
+        args = [m for m, _ in chosen]
+        self.pool.append((self.new(op, args), apply(op, [v for _, v in chosen], 0.0)))
+
+    @precondition(lambda self: self.pool)
+    @rule(i=st.integers(0, 999), which=st.integers(0, 4))
     def child(self, i, which):
         m, v = self.pick(i)
         kids = v.children
@@ -163,8 +221,10 @@ class Engine(RuleBasedStateMachine):
         ref = {}
         for n in under:  # the reference graph, holding what the arena holds
             node = self.nodes[n]
+            operands = [ref[a] for a in node.args]
             ref[n] = (reference.Value(node.data) if node.op == "leaf"
-                      else apply(node.op, [ref[a] for a in node.args], node.k))
+                      else reference_nary(node.op, operands, node.data) if node.op in NARY
+                      else apply(node.op, operands, node.k))
             ref[n].data = node.data
             if node.op == "leaf":
                 ref[n].grad = node.grad  # leaves accumulate into what they hold
