@@ -12,8 +12,9 @@ from .export import draw_dot, graph, render
 # pygrad.sum is left out of __all__, so that `from pygrad import *` does not
 # hide Python's own sum.
 from .nary import dot, logsumexp, sum
+from .checks import GradcheckError, gradcheck
 from . import datasets, nn, optim
 
 __all__ = ["Value", "Leaves", "no_grad", "stats", "draw_dot", "graph", "render",
-           "dot", "logsumexp", "datasets", "nn", "optim"]
+           "dot", "logsumexp", "gradcheck", "GradcheckError", "datasets", "nn", "optim"]
 __version__ = "0.1.0"

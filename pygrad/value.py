@@ -11,8 +11,8 @@ from __future__ import annotations
 import numbers
 import threading
 from contextlib import ContextDecorator
-from typing import (Any, Callable, Dict, Iterable, List, Set, SupportsFloat, Tuple, Union,
-                    cast)
+from typing import (Any, Callable, Dict, Iterable, List, Optional, Set, SupportsFloat, Tuple,
+                    Union, cast)
 
 from ._c import ffi, lib, check, raise_status
 from .interrupts import atomic
@@ -76,6 +76,18 @@ def _real(x: object, what: str) -> float:
         except OverflowError:
             raise OverflowError(f"{what} {_shown(x)} is out of float64's range") from None
     raise TypeError(f"{what} must be a real number, not {t.__name__}")
+
+
+def _compared(other: object) -> Optional[float]:
+    """The number a Value is compared with: another Value's data or a real
+    number; None for anything else, whose comparison is then NotImplemented
+    (and a TypeError unless the other side handles it)."""
+    if isinstance(other, Value):
+        result: float = _data(other._i)
+        return result
+    if isinstance(other, numbers.Real):
+        return float(other)
+    return None
 
 
 def _label_bytes(label: object) -> bytes:
@@ -280,6 +292,52 @@ class Value:
         tail = f", label={label!r}" if label else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{tail})"
 
+    # ---- The number itself, as PyTorch's 0-dim tensors give it.
+
+    def item(self) -> float:
+        """data, as a Python float."""
+        result: float = _data(self._i)
+        return result
+
+    def __float__(self) -> float:
+        result: float = _data(self._i)
+        return result
+
+    def __int__(self) -> int:
+        return int(_data(self._i))
+
+    def __round__(self, ndigits: Optional[int] = None) -> Union[int, float]:
+        return round(_data(self._i), ndigits)
+
+    def __format__(self, spec: str) -> str:
+        # f"{v}" shows the Value; f"{v:.3f}" formats its data.
+        return format(_data(self._i), spec) if spec else str(self)
+
+    def detach(self) -> Value:
+        """A new leaf holding the same data, outside any graph."""
+        return Value(_data(self._i))
+
+    # ---- Comparisons: of data, giving bools, so that max(), min() and
+    # sorted() work on Values and return the Values themselves. == and hash
+    # stay node identity (above), as in micrograd, where sets of _prev rely
+    # on it.
+
+    def __lt__(self, other: object) -> bool:
+        x = _compared(other)
+        return NotImplemented if x is None else _data(self._i) < x
+
+    def __le__(self, other: object) -> bool:
+        x = _compared(other)
+        return NotImplemented if x is None else _data(self._i) <= x
+
+    def __gt__(self, other: object) -> bool:
+        x = _compared(other)
+        return NotImplemented if x is None else _data(self._i) > x
+
+    def __ge__(self, other: object) -> bool:
+        x = _compared(other)
+        return NotImplemented if x is None else _data(self._i) >= x
+
     # ---- Operators.
 
     __add__ = _binop(lib.PG_ADD, "__add__")
@@ -328,11 +386,13 @@ class Value:
 
     # ---- Graph passes.
 
-    def backward(self, grad: Number = 1.0) -> None:
+    def backward(self, grad: Number = 1.0, retain_graph: Optional[bool] = None) -> None:
         """Backpropagates from this value, seeded with grad.
 
         Interior nodes get the gradients of this pass; leaves add them to what
-        they hold, as in PyTorch (set p.grad = 0 to reset)."""
+        they hold, as in PyTorch (set p.grad = 0 to reset). retain_graph is
+        taken for code written for PyTorch: pygrad's graphs outlive backward
+        whatever it says."""
         if type(grad) is not float:
             grad = _real(grad, "backward() grad")
         check(lib.pg_backward(self._i, grad))
