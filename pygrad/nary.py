@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Uni
 
 from ._c import ffi, lib, raise_status
 from .interrupts import atomic
-from .value import Number, Value, _new, _real
+from .value import Number, Value, _new, _real, own
 
 __all__ = ["dot", "sum", "logsumexp", "Dense"]
 
@@ -55,24 +55,12 @@ def _make(op: int, idx: List[int], k: List[float]) -> Value:
 @atomic
 def _dense(w: Any, b: Any, idx: List[int], k: List[float], nout: int,
            activation: int) -> List[Value]:
-    """pg_dense's nout results as Values. Each owns a hold from the call on:
-    one not yet in a Value when something fails is given back, and no Python
-    function runs between the call and the first Value."""
+    """pg_dense's nout results as Values, which own the holds it gives."""
     out = ffi.new("uint32_t[]", nout)
     s = _pg_dense(w, b, idx, k, len(idx), nout, activation, out)
     if s < 0:
         raise_status(s)
-    values: List[Value] = []
-    try:
-        for j in range(nout):
-            v = _new(Value)
-            v._i = out[j]
-            values.append(v)
-    except BaseException:
-        for j in range(len(values), nout):
-            lib.pg_release(out[j])
-        raise
-    return values
+    return own(out, nout)
 
 
 # The activations a dense layer may apply, by name: unary ops of the core.

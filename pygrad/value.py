@@ -421,6 +421,25 @@ def _restore(data: float, grad: float, label: str) -> Value:
 
 
 @atomic
+def own(indices: Any, count: int) -> List[Value]:
+    """Values for the count node indices in indices (a sequence or a C array),
+    taking over the holds the core gave on them; one not yet in a Value when
+    something fails is given back. The caller is atomic too, so that nothing
+    runs between the core's call and this one."""
+    values: List[Value] = []
+    try:
+        for j in range(count):
+            v = _new(Value)
+            v._i = indices[j]
+            values.append(v)
+    except BaseException:
+        for j in range(len(values), count):
+            lib.pg_release(indices[j])
+        raise
+    return values
+
+
+@atomic
 def leaves(data: List[float]) -> List[Value]:
     """New leaves holding data (floats), made in one call at consecutive
     indices, so that the dense loops of the core read them as one array: how
@@ -428,19 +447,7 @@ def leaves(data: List[float]) -> List[Value]:
     first = lib.pg_leaves(data, len(data))
     if first < 0:
         raise_status(first)
-    # Each index below owns a hold from here on: one not yet in a Value when
-    # something fails is given back.
-    out: List[Value] = []
-    try:
-        for i in range(first, first + len(data)):
-            v = _new(Value)
-            v._i = i
-            out.append(v)
-    except BaseException:
-        for i in range(first + len(out), first + len(data)):
-            lib.pg_release(i)
-        raise
-    return out
+    return own(range(first, first + len(data)), len(data))
 
 
 class Leaves:

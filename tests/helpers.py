@@ -40,3 +40,22 @@ def live_now():
     """The arena's live-node count after a full garbage collection."""
     gc.collect()
     return pygrad.stats()["live_nodes"]
+
+
+def through_each_failure(make, live_expected):
+    """Calls make() with each of its allocations failing in turn, checking
+    after each MemoryError that the live-node count is live_expected, until
+    it makes it through. Returns (make()'s result, how many failed)."""
+    from pygrad._c import lib
+    failed = 0
+    while True:
+        lib.pg_test_fail_alloc(failed + 1)
+        try:
+            result = make()
+        except MemoryError:
+            failed += 1
+            assert live_now() == live_expected
+            continue
+        finally:
+            lib.pg_test_fail_alloc(0)
+        return result, failed

@@ -15,7 +15,7 @@ from pygrad._c import ffi, lib
 from pygrad.nn import MLP, Layer, Neuron, cross_entropy
 from pygrad.optim import SGD, Adam
 from pygrad.value import leaves
-from helpers import live_now
+from helpers import live_now, through_each_failure
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ACTS = {"relu": Value.relu, "tanh": Value.tanh, "sigmoid": Value.sigmoid}
@@ -291,18 +291,7 @@ def test_core_dense_refuses_bad_arguments_and_failed_allocations(live):
     # nothing is made and no reference is left behind by a failed one.
     from pygrad.nary import Dense
     plan = Dense([w[:2], w[2:]], b, "relu")
-    failed = 0
-    while True:
-        lib.pg_test_fail_alloc(failed + 1)
-        try:
-            made = plan([3.0, 4.0])
-        except MemoryError:
-            failed += 1
-            assert live_now() == live + 6
-            continue
-        finally:
-            lib.pg_test_fail_alloc(0)
-        break
+    made, failed = through_each_failure(lambda: plan([3.0, 4.0]), live + 6)
     assert failed >= 2
     assert [m.data for m in made] == [0.0, 0.2 + 1.0 * 3 + 2.0 * 4]  # relu(-0.4), relu(11.2)
     del made, plan, w, b

@@ -9,7 +9,7 @@ import pytest
 import pygrad
 from pygrad import Value, no_grad
 from pygrad._c import lib
-from helpers import central_difference, close, live_now
+from helpers import central_difference, close, live_now, through_each_failure
 
 
 def binary_dot(ws, xs, bias=None):
@@ -197,16 +197,5 @@ def test_core_refuses_bad_arguments_and_failed_allocations(live):
     assert lib.pg_nary(lib.PG_SUM, [a._i, 2**32 - 2], [0.0, 0.0], 2) == lib.PG_EINDEX
     # Each allocation the call makes fails in turn (the arena's growth, if it
     # needs any, then the operand array), until the call makes it through.
-    failed = 0
-    while True:
-        lib.pg_test_fail_alloc(failed + 1)
-        try:
-            s = pygrad.sum([a, 2.0] * 2000)
-        except MemoryError:
-            failed += 1
-            assert live_now() == live + 1
-            continue
-        finally:
-            lib.pg_test_fail_alloc(0)
-        break
+    s, failed = through_each_failure(lambda: pygrad.sum([a, 2.0] * 2000), live + 1)
     assert failed >= 1 and s.data == 6000.0
