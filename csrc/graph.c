@@ -97,16 +97,25 @@ PG_HOT uint32_t sweep(uint32_t root, uint32_t *order, int backprop, double seed,
     return n;
 }
 
+/* Root's kept order, or NULL when none is kept: a lookup that allocates
+ * nothing and leaves the kept-order list as it is. */
+static const uint32_t *kept_order(uint32_t root, uint32_t *n)
+{
+    uint32_t e = pg_A.side[root].ext;
+    if (!e || !pg_A.ext[e - 1].order)
+        return NULL;
+    *n = pg_A.ext[e - 1].norder;
+    return pg_A.ext[e - 1].order;
+}
+
 int64_t pg_order(uint32_t root, const uint32_t **out)
 {
     if (!pg_live(root))
         return PG_EINDEX;
-    uint32_t e = pg_A.side[root].ext;
-    if (e && pg_A.ext[e - 1].order) { /* kept */
-        pg_ext *x = &pg_A.ext[e - 1];
-        pg_order_touch(x);
-        *out = x->order;
-        return x->norder;
+    uint32_t kept;
+    if ((*out = kept_order(root, &kept))) {
+        pg_order_touch(&pg_A.ext[pg_A.side[root].ext - 1]);
+        return kept;
     }
     pg_ext *x = pg_ext_of(root);
     if (!x)
@@ -152,17 +161,6 @@ int64_t pg_nearest(uint32_t root, uint32_t *out, uint32_t max, int *more)
         }
     }
     return n;
-}
-
-/* Root's kept order, or NULL when none is kept: a lookup that allocates
- * nothing and leaves the kept-order list as it is. */
-static const uint32_t *kept_order(uint32_t root, uint32_t *n)
-{
-    uint32_t e = pg_A.side[root].ext;
-    if (!e || !pg_A.ext[e - 1].order)
-        return NULL;
-    *n = pg_A.ext[e - 1].norder;
-    return pg_A.ext[e - 1].order;
 }
 
 /* pg_backward over root's kept order (n nodes): the same nodes in the same

@@ -32,9 +32,9 @@ def _checked(inputs: object, eps: object, atol: object, rtol: object) -> List[fl
     return xs
 
 
-def _evaluate(f: Callable[..., Value], xs: Sequence[float]) -> Value:
-    """f at xs, given as new leaves; TypeError unless f gives a Value."""
-    out = f(*[Value(x) for x in xs])
+def _evaluate(f: Callable[..., Value], values: Sequence[Value]) -> Value:
+    """f(*values); TypeError unless f gives a Value."""
+    out = f(*values)
     if not isinstance(out, Value):
         raise TypeError(f"f must return a Value, not {type(out).__name__}")
     return out
@@ -52,15 +52,13 @@ def gradcheck(f: Callable[..., Value], inputs: Sequence[Number], eps: float = 1e
     xs = _checked(inputs, eps, atol, rtol)
     step, tol_abs, tol_rel = float(eps), float(atol), float(rtol)
     leaves = [Value(x) for x in xs]
-    out = f(*leaves)
-    if not isinstance(out, Value):
-        raise TypeError(f"f must return a Value, not {type(out).__name__}")
-    out.backward()
+    _evaluate(f, leaves).backward()
     for k, (x, leaf) in enumerate(zip(xs, leaves)):
         up, down = list(xs), list(xs)
         up[k] += step
         down[k] -= step
-        numeric = (_evaluate(f, up).data - _evaluate(f, down).data) / (2 * step)
+        numeric = (_evaluate(f, [Value(v) for v in up]).data
+                   - _evaluate(f, [Value(v) for v in down]).data) / (2 * step)
         analytic = leaf.grad
         if not (math.isfinite(numeric) and math.isfinite(analytic)
                 and abs(analytic - numeric) <= tol_abs + tol_rel * abs(numeric)):

@@ -64,7 +64,7 @@ def _dense(w: Any, b: Any, idx: List[int], k: List[float], nout: int,
 
 
 # The activations a dense layer may apply, by name: unary ops of the core.
-ACTIVATIONS = {None: lib.PG_LEAF, "relu": lib.PG_RELU, "tanh": lib.PG_TANH,
+ACTIVATION_OPS = {None: lib.PG_LEAF, "relu": lib.PG_RELU, "tanh": lib.PG_TANH,
                "sigmoid": lib.PG_SIGMOID}
 
 
@@ -87,14 +87,14 @@ class Dense:
             raise TypeError("a dense layer's weights and biases must be Values")
         if biases is not None and len(biases) != len(rows):
             raise ValueError(f"got {len(biases)} biases for {len(rows)} rows of weights")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(a for a in ACTIVATIONS if a)} "
+        if activation not in ACTIVATION_OPS:
+            raise ValueError(f"activation must be one of {sorted(a for a in ACTIVATION_OPS if a)} "
                              f"or None, not {activation!r}")
         self._values = tuple(flat)
         self.nin, self.nout = len(rows[0]), len(rows)
         self._w = ffi.new("uint32_t[]", [w._i for row in rows for w in row])
         self._b = ffi.new("uint32_t[]", [b._i for b in biases]) if biases is not None else ffi.NULL
-        self._act = ACTIVATIONS[activation]
+        self._act = ACTIVATION_OPS[activation]
 
     def __call__(self, xs: Iterable[Operand]) -> List[Value]:
         idx, k = _operands(xs, "a layer's input")

@@ -210,7 +210,6 @@ class MLP(Module):
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
 
 
-
 def cross_entropy(logits: Sequence[Union[Value, Number]], target: int) -> Value:
     """Softmax cross-entropy of one example: -log(softmax(logits)[target]),
     computed as logsumexp(logits) - logits[target] (one logsumexp node, stable
