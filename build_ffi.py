@@ -16,7 +16,7 @@ import os
 from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCES = ["csrc/arena.c", "csrc/graph.c", "csrc/ops.c", "csrc/optim.c"]
+SOURCES = ["csrc/arena.c", "csrc/graph.c", "csrc/grad.c", "csrc/ops.c", "csrc/optim.c"]
 
 # Placed by cffi after Python.h and before its call wrappers. The wrappers
 # release the GIL around each call and save errno through cffi's export

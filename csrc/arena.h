@@ -33,7 +33,7 @@ typedef struct pg_node {
     uint32_t pos;        /* this node's entry in the creation log: log[pos] is
                             its index; an operand's pos is below its child's */
     uint8_t op;          /* a pg_op, or PG_FREE */
-    uint8_t flags;       /* PG_SEEN, PG_RUNS */
+    uint8_t flags;       /* PG_SEEN, PG_RUNS, PG_HOOK */
     uint16_t holds;      /* the references in side[].refs held from outside the
                             arena (Values, optimizers), at most PG_MAX_HOLDS;
                             the rest are child links. pg_release gives back a
@@ -51,6 +51,8 @@ typedef struct pg_node {
  * rules.h may read them as two plain arrays; never changes after. */
 #define PG_SEEN 1
 #define PG_RUNS 2
+/* PG_HOOK: pg_hook's flag, at which pass objects (grad.c) stop. */
+#define PG_HOOK 4
 
 /* The rest of slot i, at side[i]: 8 bytes. */
 typedef struct pg_side {
@@ -168,7 +170,7 @@ static inline const uint32_t *pg_operands(const pg_node *n, uint32_t *count)
         *count = n->operands[0];
         return n->operands + 1;
     }
-    *count = n->op == PG_LEAF ? 0 : n->op <= PG_POW ? 2 : 1;
+    *count = n->op == PG_LEAF ? 0 : n->op <= PG_MASK ? 2 : 1;
     return n->parent;
 }
 

@@ -61,7 +61,7 @@ int64_t pg_unary(uint8_t op, uint32_t x)
     RETURN_IF_INTERRUPTED();
     if (!pg_live(x))
         return PG_EINDEX;
-    if (op < PG_NEG || op > PG_COS)
+    if (op < PG_NEG || op > PG_SIGN)
         return PG_EARG;
     if (!pg_can_ref(x))
         return PG_EFULL;
@@ -93,7 +93,7 @@ int64_t pg_binary(uint8_t op, uint32_t x, uint32_t y)
     RETURN_IF_INTERRUPTED();
     if (!pg_live(x) || !pg_live(y))
         return PG_EINDEX;
-    if (op < PG_ADD || op > PG_POW)
+    if (op < PG_ADD || op > PG_MASK)
         return PG_EARG;
     if (!pg_can_ref(x) || !pg_can_ref(y))
         return PG_EFULL;
@@ -108,7 +108,7 @@ int64_t pg_binary_k(uint8_t op, uint32_t x, double k, int k_left)
     RETURN_IF_INTERRUPTED();
     if (!pg_live(x))
         return PG_EINDEX;
-    if (op < PG_ADD || op > PG_POW)
+    if (op < PG_ADD || op > PG_MASK)
         return PG_EARG;
     if (!pg_can_ref(x))
         return PG_EFULL;
@@ -258,7 +258,7 @@ int64_t pg_dense(const uint32_t *w, const uint32_t *b, const uint32_t *x, const 
 {
     RETURN_IF_INTERRUPTED();
     if (nin == 0 || nout == 0 || nin > (UINT32_MAX - 3) / 2 || nout > (UINT32_MAX - 3) / 2
-        || nin > SIZE_MAX / 8 / nout || (act != PG_LEAF && (act < PG_NEG || act > PG_COS)))
+        || nin > SIZE_MAX / 8 / nout || (act != PG_LEAF && (act < PG_NEG || act > PG_SIGN)))
         return PG_EARG;
     int64_t numbers = count_numbers(x, xk, nin);
     if (numbers < 0)

@@ -42,13 +42,17 @@ enum pg_status {
 
 /* Operation codes. Binary ops have two parents, unary ops one, n-ary ops
  * any number from 1, leaves none. Each op's forward and backward rules live
- * side by side in rules.h. */
+ * side by side in rules.h. PG_MASK and PG_SIGN are what the graphs of
+ * derivatives (pg_pass_new with PG_PASS_CREATE) need beyond the others: the
+ * gradient of relu is MASK(out, g), that of abs g * SIGN(x). */
 enum pg_op {
     PG_LEAF = 0,
     PG_ADD, PG_SUB, PG_MUL, PG_DIV, PG_POW,           /* binary: x op y */
+    PG_MASK,                                          /* x <= 0 ? 0 : y */
     PG_POWK,                                          /* x ** k, k in a hidden leaf */
     PG_NEG, PG_RELU, PG_TANH, PG_SIGMOID, PG_EXP,     /* unary */
     PG_LOG, PG_SQRT, PG_ABS, PG_SIN, PG_COS,
+    PG_SIGN,                                          /* -1, 0 or 1; NaN for NaN */
     PG_SUM, PG_DOT, PG_LOGSUMEXP,                     /* n-ary */
     PG_NOPS
 };
@@ -69,11 +73,11 @@ typedef struct pg_stats {
 
 /* A leaf holding data. */
 int64_t pg_leaf(double data);
-/* op(x) for a unary op (PG_NEG .. PG_COS); PG_EARG for any other. */
+/* op(x) for a unary op (PG_NEG .. PG_SIGN); PG_EARG for any other. */
 int64_t pg_unary(uint8_t op, uint32_t x);
 /* x ** k for a constant exponent k. */
 int64_t pg_powk(uint32_t x, double k);
-/* x op y for a binary op (PG_ADD .. PG_POW). */
+/* x op y for a binary op (PG_ADD .. PG_MASK). */
 int64_t pg_binary(uint8_t op, uint32_t x, uint32_t y);
 /* x op k (k_left == 0) or k op x (k_left != 0): the number k becomes a new
  * leaf operand, as if it had been wrapped in a Value first. */
@@ -88,7 +92,7 @@ int64_t pg_nary(uint8_t op, const uint32_t *idx, const double *k, size_t n);
 /* A dense layer, nout neurons over the same nin inputs, in one call: neuron
  * j is act(dot(w[j*nin .. j*nin + nin-1], x, b[j])), its dot a PG_DOT node
  * over w[j*nin], x[0], w[j*nin + 1], x[1], ... and b[j] last (no bias when b
- * is NULL), and act a unary op (PG_NEG .. PG_COS) or PG_LEAF for none. Input
+ * is NULL), and act a unary op (PG_NEG .. PG_SIGN) or PG_LEAF for none. Input
  * i is node x[i], or where x[i] is UINT32_MAX one new leaf holding xk[i]
  * that every neuron shares (xk may be NULL when no x[i] is). Weights and
  * biases are nodes. Fills out[0 .. nout-1] with the neurons' results, each
@@ -163,6 +167,61 @@ int pg_backward(uint32_t root, double seed);
 /* Replay: recomputes the data of every non-leaf node under root, parents
  * first, from the leaves' current data with the same rules as building. */
 int pg_forward(uint32_t root);
+
+/* ---- Passes with hooks and gradients as new nodes. A pass object runs a
+ * reverse pass from several outputs at once, stopping wherever a node
+ * carries a hook, so that the caller can read and replace that node's
+ * gradient before it is passed on. Its list of nodes is every node under the
+ * outputs, leaves included, in reverse order of creation (the order
+ * pg_backward follows; PG_POWK's hidden exponent is not under anything). */
+
+typedef struct pg_pass pg_pass;
+
+/* What a pass does with the gradients it computes. */
+enum pg_pass_mode {
+    PG_PASS_BACKWARD = 0, /* as pg_backward, in place in every node's grad:
+                             non-leaf nodes under the outputs get the
+                             gradients of this pass, leaves add them */
+    PG_PASS_GRAD = 1,     /* into the results only: every grad is as it was
+                             once the pass is freed */
+    PG_PASS_CREATE = 2    /* into the results as nodes of a new graph built
+                             from the rules' gradient columns (rules.h), which
+                             can be differentiated again; no grad changes */
+};
+
+/* Sets (on != 0) or clears node i's hook flag, at which passes stop; returns
+ * the previous setting (0 or 1). A node's flag goes with it when it is
+ * freed. */
+int pg_hook(uint32_t i, int on);
+/* A pass over outs[0 .. nout-1] (nout >= 1, an index may repeat), each
+ * seeded with seeds[k], computing the gradient of sum_k seeds[k] * outs[k]
+ * with respect to ins[0 .. nin-1] (nin may be 0). The pass holds every
+ * output and input until freed. Nothing runs yet. */
+int pg_pass_new(const uint32_t *outs, const double *seeds, size_t nout,
+                const uint32_t *ins, size_t nin, int mode, pg_pass **out);
+/* Runs the pass on: returns the index of the next node with a hook, whose
+ * gradient is then complete and not yet passed on (a leaf's, in
+ * PG_PASS_BACKWARD, is this pass's alone, not yet added to what it held), or
+ * PG_NIL (UINT32_MAX) when the pass is done. A failure (PG_ENOMEM or
+ * PG_EFULL while building, in PG_PASS_CREATE) ends the pass. */
+int64_t pg_pass_run(pg_pass *p);
+/* The gradient of the node where the pass stopped (0 where, creating, it
+ * has none yet), or NaN when it is not stopped. */
+double pg_pass_grad(const pg_pass *p);
+/* Replaces that gradient (creating: with a new leaf, through which nothing
+ * flows back); PG_EARG when the pass is not stopped. */
+int pg_pass_set_grad(pg_pass *p, double grad);
+/* Once the pass is done: result[j] is a new node holding the gradient with
+ * respect to ins[j] (a leaf, or with PG_PASS_CREATE the root of its graph),
+ * with one hold for the caller, or PG_NIL where ins[j] is under no output.
+ * PG_EARG before the pass is done or in PG_PASS_BACKWARD. Fails having made
+ * nothing. */
+int pg_pass_results(pg_pass *p, uint32_t *result);
+/* Ends the pass whether done or not: puts back every grad it promised to
+ * leave (PG_PASS_GRAD), adds to each hooked leaf what it held before
+ * (PG_PASS_BACKWARD), frees the nodes it made and did not hand out, and
+ * releases the outputs and inputs. */
+void pg_pass_free(pg_pass *p);
 
 /* ---- Optimizers: state held in C, one call per step over all parameters,
  * with PyTorch's update rules. An optimizer holds a reference to each of its

@@ -31,32 +31,76 @@ static inline double sgn(double x)
 }
 
 /* The rules. In each row: the op; its value `out` from the operands x, y (or
- * x and PG_POWK's exponent k); and the contribution to each operand's gradient from
- * g, the gradient of out. Edge cases follow PyTorch: relu passes the gradient
- * where out > 0; x ** 0 has gradient 0; d(x ** y)/dy is 0 where x == 0 and
- * y >= 0. */
+ * x and PG_POWK's exponent k); and the contribution to each operand's gradient
+ * from g, the gradient of out. Edge cases follow PyTorch: relu passes the
+ * gradient where out > 0; x ** 0 has gradient 0; d(x ** y)/dy is 0 where
+ * x == 0 and y >= 0.
+ *
+ * The gradient columns are written in operations (ADD, MUL, MASK, K for a
+ * constant, ZERO for none ...), not C operators, because they are read twice:
+ * over doubles by the passes below (FLOAT_CALCULUS: plain arithmetic, the
+ * same operations in the same order as written), and over nodes by grad.c,
+ * which builds each contribution as a graph that can be differentiated in
+ * turn. A condition on data is an op too, so that such a graph replays:
+ * MASK(c, a) is 0 where c <= 0, else a. The last two rows are the internal
+ * ops that those graphs use. */
 #define PG_BINARY_RULES(R)                                                       \
-    /* op         out =           d/dx:                         d/dy:         */ \
-    R(PG_ADD,     x + y,          g,                            g)               \
-    R(PG_SUB,     x - y,          g,                            -g)              \
-    R(PG_MUL,     x * y,          g * y,                        g * x)           \
-    R(PG_DIV,     x / y,          g / y,                        -g * out / y)    \
-    R(PG_POW,     pow(x, y),      y == 0 ? 0.0 : g * y * pow(x, y - 1),          \
-                                  x == 0 && y >= 0 ? 0.0 : g * out * log(x))
+    /* op       out =              d/dx:                    d/dy:             */ \
+    R(PG_ADD,   x + y,             g,                       g)                   \
+    R(PG_SUB,   x - y,             g,                       NEG(g))              \
+    R(PG_MUL,   x * y,             MUL(g, y),               MUL(g, x))           \
+    R(PG_DIV,   x / y,             DIV(g, y),               DIV(MUL(NEG(g), out), y)) \
+    R(PG_POW,   pow(x, y),         MASK(ABS(y), MUL(MUL(g, y), POW(x, SUB(y, K(1.0))))), \
+                                   MASK(ADD(ABS(x), RELU(NEG(y))), MUL(MUL(g, out), LOG(x)))) \
+    R(PG_MASK,  x <= 0 ? 0.0 : y,  ZERO,                    MASK(x, g))
 
 #define PG_UNARY_RULES(R)                                                        \
-    /* op         out =                     d/dx:                           */   \
-    R(PG_POWK,    pow(x, k),                k == 0 ? 0.0 : g * k * pow(x, k - 1)) \
-    R(PG_NEG,     -x,                       -g)                                  \
-    R(PG_RELU,    x <= 0 ? 0.0 : x,         out <= 0 ? 0.0 : g)                  \
-    R(PG_TANH,    tanh(x),                  g * (1 - out * out))                 \
-    R(PG_SIGMOID, 1 / (1 + exp(-x)),        g * out * (1 - out))                 \
-    R(PG_EXP,     exp(x),                   g * out)                             \
-    R(PG_LOG,     log(x),                   g / x)                               \
-    R(PG_SQRT,    sqrt(x),                  g / (2 * out))                       \
-    R(PG_ABS,     fabs(x),                  g * sgn(x))                          \
-    R(PG_SIN,     sin(x),                   g * cos(x))                          \
-    R(PG_COS,     cos(x),                   -g * sin(x))
+    /* op          out =                  d/dx:                             */   \
+    R(PG_POWK,     pow(x, k),             k == 0 ? ZERO : MUL(MUL(g, K(k)), POWK(x, k - 1))) \
+    R(PG_NEG,      -x,                    NEG(g))                                \
+    R(PG_RELU,     x <= 0 ? 0.0 : x,      MASK(out, g))                          \
+    R(PG_TANH,     tanh(x),               MUL(g, SUB(K(1.0), MUL(out, out))))    \
+    R(PG_SIGMOID,  1 / (1 + exp(-x)),     MUL(MUL(g, out), SUB(K(1.0), out)))    \
+    R(PG_EXP,      exp(x),                MUL(g, out))                           \
+    R(PG_LOG,      log(x),                DIV(g, x))                             \
+    R(PG_SQRT,     sqrt(x),               DIV(g, MUL(K(2.0), out)))              \
+    R(PG_ABS,      fabs(x),               MUL(g, SIGN(x)))                       \
+    R(PG_SIN,      sin(x),                MUL(g, COS(x)))                        \
+    R(PG_COS,      cos(x),                MUL(NEG(g), SIN(x)))                   \
+    R(PG_SIGN,     sgn(x),                ZERO)
+
+/* The n-ary ops' contributions, in the same operations: to a sum's every
+ * operand; to a dot's weight from its input and to its input from its
+ * weight (`other`), and to its bias; to logsumexp's operand v. */
+#define PG_SUM_GRAD(g)                 g
+#define PG_DOT_GRAD(g, other)          MUL(g, other)
+#define PG_DOT_BIAS_GRAD(g)            g
+#define PG_LOGSUMEXP_GRAD(g, v, out)   MUL(g, EXP(SUB(v, out)))
+
+/* The operations over doubles, for the passes below (undefined again at the
+ * end of this file): the arithmetic the gradient columns name. */
+#define ADD(a, b)   ((a) + (b))
+#define SUB(a, b)   ((a) - (b))
+#define MUL(a, b)   ((a) * (b))
+#define DIV(a, b)   ((a) / (b))
+#define NEG(a)      (-(a))
+#define POW(a, b)   pow(a, b)
+#define POWK(a, k)  pow(a, k)
+#define LOG(a)      log(a)
+#define EXP(a)      exp(a)
+#define SIN(a)      sin(a)
+#define COS(a)      cos(a)
+#define ABS(a)      fabs(a)
+#define SIGN(a)     sgn(a)
+#define RELU(a)     relu(a)
+#define MASK(c, a)  ((c) <= 0 ? 0.0 : (a))
+#define K(c)        (c)
+#define ZERO        0.0
+
+static inline double relu(double x)
+{
+    return x <= 0 ? 0.0 : x;
+}
 
 /* The n-ary rules, over the operands' data v[0] .. v[n-1]:
  *
@@ -133,7 +177,7 @@ PG_COLD void nary_backward(pg_value *val, const pg_node *n, double g, double out
     switch (n->op) {
     case PG_SUM:
         for (uint32_t j = 0; j < count; j++)
-            val[v[j]].grad += g;
+            val[v[j]].grad += PG_SUM_GRAD(g);
         break;
     case PG_DOT:
         if (n->flags & PG_RUNS) {
@@ -142,22 +186,22 @@ PG_COLD void nary_backward(pg_value *val, const pg_node *n, double g, double out
              * its weight's term before its input's. */
             pg_value *w = val + v[0], *x = val + v[1];
             for (uint32_t j = 0; j < count / 2; j++)
-                w[j].grad += g * x[j].data;
+                w[j].grad += PG_DOT_GRAD(g, x[j].data);
             for (uint32_t j = 0; j < count / 2; j++)
-                x[j].grad += g * w[j].data;
+                x[j].grad += PG_DOT_GRAD(g, w[j].data);
         } else {
             for (uint32_t j = 0; j + 1 < count; j += 2) {
                 double wd = val[v[j]].data, xd = val[v[j + 1]].data;
-                val[v[j]].grad += g * xd;
-                val[v[j + 1]].grad += g * wd;
+                val[v[j]].grad += PG_DOT_GRAD(g, xd);
+                val[v[j + 1]].grad += PG_DOT_GRAD(g, wd);
             }
         }
         if (count & 1)
-            val[v[count - 1]].grad += g;
+            val[v[count - 1]].grad += PG_DOT_BIAS_GRAD(g);
         break;
     default: /* PG_LOGSUMEXP */
         for (uint32_t j = 0; j < count; j++)
-            val[v[j]].grad += g * exp(val[v[j]].data - out);
+            val[v[j]].grad += PG_LOGSUMEXP_GRAD(g, val[v[j]].data, out);
     }
 }
 
@@ -264,5 +308,23 @@ PG_HOT void backward_rule(pg_value *val, const pg_node *n, uint32_t i)
         break;
     }
 }
+
+#undef ADD
+#undef SUB
+#undef MUL
+#undef DIV
+#undef NEG
+#undef POW
+#undef POWK
+#undef LOG
+#undef EXP
+#undef SIN
+#undef COS
+#undef ABS
+#undef SIGN
+#undef RELU
+#undef MASK
+#undef K
+#undef ZERO
 
 #endif /* PYGRAD_RULES_H */

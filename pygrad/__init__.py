@@ -13,8 +13,9 @@ from .export import draw_dot, graph, render
 # hide Python's own sum.
 from .nary import dot, logsumexp, sum
 from .checks import GradcheckError, gradcheck
+from .autograd import grad
 from . import datasets, nn, optim
 
 __all__ = ["Value", "Leaves", "no_grad", "stats", "draw_dot", "graph", "render",
-           "dot", "logsumexp", "gradcheck", "GradcheckError", "datasets", "nn", "optim"]
+           "dot", "logsumexp", "grad", "gradcheck", "GradcheckError", "datasets", "nn", "optim"]
 __version__ = "0.1.0"

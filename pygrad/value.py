@@ -36,13 +36,18 @@ Number = SupportsFloat
 # they return otherwise (they are made by functions, not written as dunders).
 _NOT_IMPLEMENTED: Value = NotImplemented
 
+# Gradient hooks, kept by pygrad.hooks: node index -> {key: function}. Here so
+# that backward() can tell at once whether any exist.
+hooked: Dict[int, Dict[int, Callable[[float], Optional[float]]]] = {}
+
 # The op names micrograd shows (PG_POWK shows its exponent: "**3").
 _OP_NAMES: Dict[int, str] = {
     lib.PG_LEAF: "", lib.PG_ADD: "+", lib.PG_SUB: "-", lib.PG_MUL: "*",
     lib.PG_DIV: "/", lib.PG_POW: "**", lib.PG_NEG: "neg", lib.PG_RELU: "ReLU",
     lib.PG_TANH: "tanh", lib.PG_SIGMOID: "sigmoid", lib.PG_EXP: "exp",
     lib.PG_LOG: "log", lib.PG_SQRT: "sqrt", lib.PG_ABS: "abs", lib.PG_SIN: "sin",
-    lib.PG_COS: "cos", lib.PG_SUM: "sum", lib.PG_DOT: "dot", lib.PG_LOGSUMEXP: "logsumexp",
+    lib.PG_COS: "cos", lib.PG_MASK: "mask", lib.PG_SIGN: "sign",
+    lib.PG_SUM: "sum", lib.PG_DOT: "dot", lib.PG_LOGSUMEXP: "logsumexp",
 }
 
 
@@ -395,7 +400,19 @@ class Value:
         whatever it says."""
         if type(grad) is not float:
             grad = _real(grad, "backward() grad")
-        check(lib.pg_backward(self._i, grad))
+        if hooked:
+            from .autograd import backward_with_hooks
+            backward_with_hooks(self, grad)
+        else:
+            check(lib.pg_backward(self._i, grad))
+
+    def register_hook(self, fn: Callable[[float], Optional[float]]) -> Any:
+        """Calls fn(grad) with this node's whole gradient in every pass that
+        reaches it (backward() and pygrad.grad), before it is passed on; a
+        number returned replaces the gradient. Returns a handle whose remove()
+        takes fn off. An exception in fn propagates out of the pass."""
+        from .hooks import register
+        return register(self, fn)
 
     def draw_dot(self, **options: Any) -> Any:
         """A graphviz drawing of the graph under this value: see pygrad.draw_dot."""

@@ -1,0 +1,558 @@
+/* grad.c: pass objects (pygrad.h): reverse passes from several outputs that
+ * stop at hooked nodes, and that can leave every grad as it was or build the
+ * gradients as graphs of their own. Those graphs come from the gradient
+ * columns of rules.h, read here over nodes instead of doubles, so that there
+ * is one calculus. Nothing here recurses. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules.h"
+
+struct pg_pass {
+    int mode;           /* a pg_pass_mode */
+    int begun, done, failed;
+    int stopped;        /* stopped at list[cursor], its hook not yet resumed */
+    uint32_t n;         /* nodes under the outputs */
+    uint32_t cursor;    /* list[0 .. cursor-1] have passed their gradient on */
+    uint32_t *list;     /* the nodes, in reverse order of creation */
+    uint8_t *hooked;    /* hooked[k]: list[k] carried a hook when the pass began */
+    double *saved;      /* PG_PASS_GRAD: every listed node's grad before the
+                           pass; PG_PASS_BACKWARD: each hooked leaf's */
+    uint32_t *slot;     /* slot[i]: node i's position in list, for listed i
+                           (nslots entries: the slots in use when made) */
+    uint32_t nslots;
+    uint32_t *gn;       /* PG_PASS_CREATE: gn[k], the node holding list[k]'s
+                           gradient so far, or PG_NIL for none yet (zero) */
+    uint32_t *made;     /* PG_PASS_CREATE: a hold on each node made, given back
+                           by pg_pass_free (nodes a result uses live on) */
+    size_t nmade, made_cap;
+    uint32_t *outs, *ins;   /* held by the pass */
+    double *seeds;
+    size_t nout, nin;
+};
+
+int pg_hook(uint32_t i, int on)
+{
+    if (!pg_live(i))
+        return PG_EINDEX;
+    pg_node *n = &pg_A.nodes[i];
+    int was = (n->flags & PG_HOOK) != 0;
+    n->flags = (uint8_t)(on ? n->flags | PG_HOOK : n->flags & ~PG_HOOK);
+    return was;
+}
+
+/* ---- Listing the nodes under the outputs. */
+
+/* Marks node i found (PG_SEEN and its log entry's bit), leaves included;
+ * 1 when newly found. */
+static int found(pg_node *nodes, uint64_t *marks, uint32_t i)
+{
+    pg_node *x = &nodes[i];
+    if (x->flags & PG_SEEN)
+        return 0;
+    x->flags |= PG_SEEN;
+    marks[x->pos >> 6] |= (uint64_t)1 << (x->pos & 63);
+    return 1;
+}
+
+/* The highest marked log entry at or below q; one must exist. Words found
+ * empty on the way are left cleared. */
+static uint32_t next_marked(uint64_t *marks, uint32_t q)
+{
+    for (;;) {
+        uint64_t below = marks[q >> 6] << (63 - (q & 63));
+        if (below >> 63)
+            return q;
+        if (below) {
+            q -= (uint32_t)__builtin_clzll(below);
+        } else {
+            marks[q >> 6] = 0;
+            q = (q & ~63u) - 1;
+        }
+    }
+}
+
+/* Lists into list every node under roots (each found once), in descending
+ * log order: graph.c's sweep, from several roots, keeping leaves. Leaves
+ * every flag and mark as it found them. Returns the number listed. */
+static uint32_t collect(const uint32_t *roots, size_t nroots, uint32_t *list)
+{
+    pg_node *nodes = pg_A.nodes;
+    uint64_t *marks = pg_A.marks;
+    uint32_t waiting = 0, top = 0, n = 0;
+    for (size_t k = 0; k < nroots; k++) {
+        waiting += (uint32_t)found(nodes, marks, roots[k]);
+        if (nodes[roots[k]].pos > top)
+            top = nodes[roots[k]].pos;
+    }
+    for (uint32_t q = top; waiting; q--) {
+        q = next_marked(marks, q);
+        waiting--;
+        uint32_t i = pg_A.log[q], count;
+        list[n++] = i;
+        nodes[i].flags &= ~PG_SEEN;
+        const uint32_t *operands = pg_operands(&nodes[i], &count);
+        for (uint32_t k = 0; k < count; k++)
+            waiting += (uint32_t)found(nodes, marks, operands[k]);
+        if ((q & 63) == 0 || !waiting)
+            marks[q >> 6] = 0;
+    }
+    return n;
+}
+
+/* ---- Making and ending a pass. */
+
+void pg_pass_free(pg_pass *p)
+{
+    if (!p)
+        return;
+    if (p->begun && p->mode == PG_PASS_GRAD) {
+        for (uint32_t k = 0; k < p->n; k++)
+            pg_A.val[p->list[k]].grad = p->saved[k];
+    } else if (p->begun && p->mode == PG_PASS_BACKWARD) {
+        for (uint32_t k = p->cursor; k < p->n; k++) /* hooked leaves not passed yet */
+            if (p->hooked[k] && pg_A.nodes[p->list[k]].op == PG_LEAF)
+                pg_A.val[p->list[k]].grad += p->saved[k];
+    }
+    for (size_t k = 0; k < p->nmade; k++)
+        pg_release(p->made[k]);
+    for (size_t k = 0; k < p->nout; k++)
+        pg_release(p->outs[k]);
+    for (size_t k = 0; k < p->nin; k++)
+        pg_release(p->ins[k]);
+    free(p->list);
+    free(p->hooked);
+    free(p->saved);
+    free(p->slot);
+    free(p->gn);
+    free(p->made);
+    free(p->outs);
+    free(p->ins);
+    free(p->seeds);
+    free(p);
+}
+
+/* Takes a hold on each of idx[0 .. n-1]; on failure gives back what it took. */
+static int hold_all(const uint32_t *idx, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        int s = pg_retain(idx[k]);
+        if (s != PG_OK) {
+            while (k > 0)
+                pg_release(idx[--k]);
+            return s;
+        }
+    }
+    return PG_OK;
+}
+
+static void *copy(const void *from, size_t bytes)
+{
+    void *to = pg_realloc(NULL, bytes ? bytes : 1);
+    if (to && bytes)
+        memcpy(to, from, bytes);
+    return to;
+}
+
+int pg_pass_new(const uint32_t *outs, const double *seeds, size_t nout,
+                const uint32_t *ins, size_t nin, int mode, pg_pass **out)
+{
+    if (nout == 0 || nout >= UINT32_MAX || nin >= UINT32_MAX || mode < PG_PASS_BACKWARD
+        || mode > PG_PASS_CREATE)
+        return PG_EARG;
+    uint32_t top = 0;
+    for (size_t k = 0; k < nout; k++) {
+        if (!pg_live(outs[k]))
+            return PG_EINDEX;
+        if (pg_A.nodes[outs[k]].pos > top)
+            top = pg_A.nodes[outs[k]].pos;
+    }
+    for (size_t k = 0; k < nin; k++)
+        if (!pg_live(ins[k]))
+            return PG_EINDEX;
+    pg_pass *p = pg_realloc(NULL, sizeof *p);
+    if (!p)
+        return PG_ENOMEM;
+    memset(p, 0, sizeof *p);
+    p->mode = mode;
+    /* Every node listed is live and logged at or below the top output. */
+    size_t live = (size_t)(pg_A.used - pg_A.nfree), cap = (size_t)top + 1;
+    if (live < cap)
+        cap = live;
+    p->nslots = pg_A.used;
+    int ok = (p->list = pg_realloc(NULL, cap * sizeof(uint32_t)))
+          && (p->hooked = pg_realloc(NULL, cap))
+          && (p->outs = copy(outs, nout * sizeof *outs))
+          && (p->seeds = copy(seeds, nout * sizeof *seeds))
+          && (p->ins = copy(ins, nin * sizeof *ins))
+          && (mode == PG_PASS_CREATE || (p->saved = pg_realloc(NULL, cap * sizeof(double))))
+          && (mode == PG_PASS_BACKWARD
+              || (p->slot = pg_realloc(NULL, (size_t)p->nslots * sizeof(uint32_t))))
+          && (mode != PG_PASS_CREATE || (p->gn = pg_realloc(NULL, cap * sizeof(uint32_t))));
+    int s = ok ? hold_all(outs, nout) : PG_ENOMEM;
+    if (s == PG_OK) {
+        p->nout = nout;
+        s = hold_all(ins, nin);
+    }
+    if (s != PG_OK) {
+        pg_pass_free(p);
+        return s;
+    }
+    p->nin = nin;
+    /* From here nothing fails. An input's slot says PG_NIL unless the input
+     * is listed: the one unlisted node the pass looks up. */
+    for (size_t k = 0; p->slot && k < nin; k++)
+        p->slot[ins[k]] = PG_NIL;
+    p->n = collect(outs, nout, p->list);
+    for (uint32_t k = 0; k < p->n; k++) {
+        p->hooked[k] = (pg_A.nodes[p->list[k]].flags & PG_HOOK) != 0;
+        if (p->slot)
+            p->slot[p->list[k]] = k;
+    }
+    *out = p;
+    return PG_OK;
+}
+
+/* Whether input i is one the pass lists, and where. */
+static int listed(const pg_pass *p, uint32_t i, uint32_t *k)
+{
+    if (i >= p->nslots)
+        return 0;
+    uint32_t s = p->slot[i];
+    if (s >= p->n || p->list[s] != i)
+        return 0;
+    *k = s;
+    return 1;
+}
+
+/* ---- Building gradients as nodes. The caller has reserved the slots and
+ * room in made; links were checked (room_for_rule). */
+
+/* Records the hold pg_node_new gave on node r. */
+static uint32_t keep(pg_pass *p, uint32_t r)
+{
+    p->made[p->nmade++] = r;
+    return r;
+}
+
+static uint32_t mk(pg_pass *p, uint8_t op, uint32_t a, uint32_t b)
+{
+    pg_node t = {.op = op, .parent = {a, b}};
+    return keep(p, pg_node_new(op, forward_rule(pg_A.val, &t), a, b));
+}
+
+static uint32_t mk_leaf(pg_pass *p, double k)
+{
+    return keep(p, pg_node_new(PG_LEAF, k, PG_NIL, PG_NIL));
+}
+
+static uint32_t mk_powk(pg_pass *p, uint32_t a, double k)
+{
+    uint32_t c = pg_node_new(PG_LEAF, k, PG_NIL, PG_NIL);
+    uint32_t r = mk(p, PG_POWK, a, c);
+    pg_release(c); /* now held by r's link alone */
+    return r;
+}
+
+/* Adds contribution c (PG_NIL: none) to operand o's gradient: the float
+ * passes' `grad += c`, as an ADD node after the first. */
+static void add_to(pg_pass *p, uint32_t o, uint32_t c)
+{
+    if (c == PG_NIL)
+        return;
+    uint32_t k = p->slot[o];
+    p->gn[k] = p->gn[k] == PG_NIL ? c : mk(p, PG_ADD, p->gn[k], c);
+}
+
+/* The gradient columns over nodes: each operation makes a node. */
+#define ADD(a, b)   mk(p, PG_ADD, a, b)
+#define SUB(a, b)   mk(p, PG_SUB, a, b)
+#define MUL(a, b)   mk(p, PG_MUL, a, b)
+#define DIV(a, b)   mk(p, PG_DIV, a, b)
+#define NEG(a)      mk(p, PG_NEG, a, PG_NIL)
+#define POW(a, b)   mk(p, PG_POW, a, b)
+#define POWK(a, k)  mk_powk(p, a, k)
+#define LOG(a)      mk(p, PG_LOG, a, PG_NIL)
+#define EXP(a)      mk(p, PG_EXP, a, PG_NIL)
+#define SIN(a)      mk(p, PG_SIN, a, PG_NIL)
+#define COS(a)      mk(p, PG_COS, a, PG_NIL)
+#define ABS(a)      mk(p, PG_ABS, a, PG_NIL)
+#define SIGN(a)     mk(p, PG_SIGN, a, PG_NIL)
+#define RELU(a)     mk(p, PG_RELU, a, PG_NIL)
+#define MASK(c, a)  mk(p, PG_MASK, c, a)
+#define K(c)        mk_leaf(p, c)
+#define ZERO        PG_NIL
+
+/* Passes node `out`'s gradient node g on to its operands, in the order of
+ * backward_rule (rules.h), so that each operand's sum is built in the order
+ * the float passes add it. */
+static void create_rule(pg_pass *p, uint32_t out, uint32_t g)
+{
+    const pg_node *n = &pg_A.nodes[out];
+    uint32_t x = n->parent[0], y = n->parent[1];
+    (void)y;
+    switch (n->op) {
+#define R(OP, OUT, DX, DY)      \
+    case OP:                    \
+        add_to(p, x, DX);       \
+        add_to(p, y, DY);       \
+        break;
+        PG_BINARY_RULES(R)
+#undef R
+#define R(OP, OUT, DX)                                       \
+    case OP: {                                               \
+        double k = OP == PG_POWK ? pg_A.val[y].data : 0.0;   \
+        (void)k;                                             \
+        add_to(p, x, DX);                                    \
+        break;                                               \
+    }
+        PG_UNARY_RULES(R)
+#undef R
+    default: { /* n-ary: the loops of nary_backward */
+        uint32_t count;
+        /* the operand array stays put while nodes are made (the arena may not) */
+        const uint32_t *v = pg_operands(n, &count);
+        switch (n->op) {
+        case PG_SUM:
+            for (uint32_t j = 0; j < count; j++)
+                add_to(p, v[j], PG_SUM_GRAD(g));
+            break;
+        case PG_DOT:
+            if (n->flags & PG_RUNS) {
+                for (uint32_t j = 0; j < count / 2; j++)
+                    add_to(p, v[0] + j, PG_DOT_GRAD(g, v[1] + j));
+                for (uint32_t j = 0; j < count / 2; j++)
+                    add_to(p, v[1] + j, PG_DOT_GRAD(g, v[0] + j));
+            } else {
+                for (uint32_t j = 0; j + 1 < count; j += 2) {
+                    add_to(p, v[j], PG_DOT_GRAD(g, v[j + 1]));
+                    add_to(p, v[j + 1], PG_DOT_GRAD(g, v[j]));
+                }
+            }
+            if (count & 1)
+                add_to(p, v[count - 1], PG_DOT_BIAS_GRAD(g));
+            break;
+        default: /* PG_LOGSUMEXP */
+            for (uint32_t j = 0; j < count; j++)
+                add_to(p, v[j], PG_LOGSUMEXP_GRAD(g, v[j], out));
+        }
+    }
+    }
+}
+
+#undef ADD
+#undef SUB
+#undef MUL
+#undef DIV
+#undef NEG
+#undef POW
+#undef POWK
+#undef LOG
+#undef EXP
+#undef SIN
+#undef COS
+#undef ABS
+#undef SIGN
+#undef RELU
+#undef MASK
+#undef K
+#undef ZERO
+
+/* At most this many slots for the nodes one operand's contribution makes,
+ * its ADD included (PG_POW's two columns make 15 and two ADDs; a POWK node
+ * takes two slots), and at most this many links any node gains from one
+ * operand's contribution. */
+#define SLOTS_PER_OPERAND 10
+#define LINKS_PER_OPERAND 8
+
+/* Can node i take `more` links? */
+static int can_link(uint32_t i, uint64_t more)
+{
+    return (uint64_t)pg_A.side[i].refs + more < UINT32_MAX - 2;
+}
+
+/* Makes room for create_rule on the node at position k: slots, room in
+ * made, and links on every node it may link (the node, its gradient, its
+ * operands and their gradients so far). */
+static int room_for_rule(pg_pass *p, uint32_t k)
+{
+    uint32_t i = p->list[k], count;
+    const uint32_t *v = pg_operands(&pg_A.nodes[i], &count);
+    uint64_t per = count < 2 ? 2 : count; /* unary ops: both columns' worth */
+    uint64_t slots = SLOTS_PER_OPERAND * per, links = LINKS_PER_OPERAND * (per + 1);
+    if (slots > UINT32_MAX / 2 || !can_link(i, links) || !can_link(p->gn[k], links))
+        return PG_EFULL;
+    for (uint32_t j = 0; j < count; j++) {
+        uint32_t gj = p->gn[p->slot[v[j]]];
+        if (!can_link(v[j], links) || (gj != PG_NIL && !can_link(gj, links)))
+            return PG_EFULL;
+    }
+    if (p->nmade + slots > p->made_cap) {
+        size_t want = p->made_cap ? p->made_cap : 64;
+        while (want < p->nmade + slots)
+            want *= 2;
+        uint32_t *b = pg_realloc(p->made, want * sizeof(uint32_t));
+        if (!b)
+            return PG_ENOMEM;
+        p->made = b;
+        p->made_cap = want;
+    }
+    return pg_reserve((uint32_t)slots);
+}
+
+/* ---- Running. */
+
+/* Resets and seeds: PG_PASS_BACKWARD as pg_backward (non-leaf nodes to 0,
+ * hooked leaves' grads set aside), PG_PASS_GRAD from 0 everywhere with the
+ * grads set aside, PG_PASS_CREATE with a leaf per seed. */
+static int begin(pg_pass *p)
+{
+    pg_value *val = pg_A.val;
+    if (p->mode == PG_PASS_CREATE) {
+        /* a leaf per seed, and an ADD where an output repeats */
+        if (2 * p->nout > UINT32_MAX)
+            return PG_EFULL;
+        uint32_t *b = pg_realloc(p->made, 2 * p->nout * sizeof(uint32_t));
+        if (!b)
+            return PG_ENOMEM;
+        p->made = b;
+        p->made_cap = 2 * p->nout;
+        int s = pg_reserve((uint32_t)(2 * p->nout));
+        if (s != PG_OK)
+            return s;
+        for (uint32_t k = 0; k < p->n; k++)
+            p->gn[k] = PG_NIL;
+        for (size_t k = 0; k < p->nout; k++) /* nothing fails from here */
+            add_to(p, p->outs[k], mk_leaf(p, p->seeds[k]));
+        return PG_OK;
+    }
+    for (uint32_t k = 0; k < p->n; k++) {
+        uint32_t i = p->list[k];
+        if (p->mode == PG_PASS_GRAD) {
+            p->saved[k] = val[i].grad;
+            val[i].grad = 0.0;
+        } else if (pg_A.nodes[i].op != PG_LEAF) {
+            val[i].grad = 0.0;
+        } else if (p->hooked[k]) {
+            p->saved[k] = val[i].grad;
+            val[i].grad = 0.0;
+        }
+    }
+    for (size_t k = 0; k < p->nout; k++)
+        val[p->outs[k]].grad += p->seeds[k];
+    return PG_OK;
+}
+
+int64_t pg_pass_run(pg_pass *p)
+{
+    if (p->failed)
+        return PG_EARG;
+    if (p->done)
+        return PG_NIL;
+    if (!p->begun) {
+        int s = begin(p);
+        if (s != PG_OK) {
+            p->failed = 1;
+            return s;
+        }
+        p->begun = 1;
+    }
+    for (; p->cursor < p->n; p->cursor++) {
+        uint32_t k = p->cursor, i = p->list[k];
+        if (p->hooked[k] && !p->stopped) {
+            p->stopped = 1;
+            return i;
+        }
+        p->stopped = 0;
+        const pg_node *x = &pg_A.nodes[i];
+        if (p->mode == PG_PASS_CREATE) {
+            if (x->op == PG_LEAF || p->gn[k] == PG_NIL)
+                continue;
+            int s = room_for_rule(p, k);
+            if (s != PG_OK) {
+                p->failed = 1;
+                return s;
+            }
+            create_rule(p, i, p->gn[k]);
+        } else if (x->op != PG_LEAF) {
+            backward_rule(pg_A.val, x, i);
+        } else if (p->hooked[k] && p->mode == PG_PASS_BACKWARD) {
+            pg_A.val[i].grad += p->saved[k]; /* this pass's, then what it held */
+        }
+    }
+    p->done = 1;
+    return PG_NIL;
+}
+
+double pg_pass_grad(const pg_pass *p)
+{
+    if (!p->stopped)
+        return NAN;
+    uint32_t k = p->cursor;
+    if (p->mode != PG_PASS_CREATE)
+        return pg_A.val[p->list[k]].grad;
+    return p->gn[k] == PG_NIL ? 0.0 : pg_A.val[p->gn[k]].data;
+}
+
+int pg_pass_set_grad(pg_pass *p, double grad)
+{
+    if (!p->stopped)
+        return PG_EARG;
+    uint32_t k = p->cursor;
+    if (p->mode != PG_PASS_CREATE) {
+        pg_A.val[p->list[k]].grad = grad;
+        return PG_OK;
+    }
+    /* the gradient becomes a leaf: nothing flows back through a hook */
+    if (p->nmade == p->made_cap) {
+        size_t want = p->made_cap ? 2 * p->made_cap : 64;
+        uint32_t *b = pg_realloc(p->made, want * sizeof(uint32_t));
+        if (!b)
+            return PG_ENOMEM;
+        p->made = b;
+        p->made_cap = want;
+    }
+    int s = pg_reserve(1);
+    if (s != PG_OK)
+        return s;
+    p->gn[k] = mk_leaf(p, grad);
+    return PG_OK;
+}
+
+int pg_pass_results(pg_pass *p, uint32_t *result)
+{
+    if (!p->done || p->mode == PG_PASS_BACKWARD)
+        return PG_EARG;
+    /* Count what is needed first: leaves for numbers, holds on nodes. */
+    uint32_t leaves = 0;
+    for (size_t j = 0; j < p->nin; j++) {
+        uint32_t k;
+        if (!listed(p, p->ins[j], &k))
+            result[j] = PG_NIL;
+        else if (p->mode == PG_PASS_GRAD || p->gn[k] == PG_NIL)
+            leaves++;
+    }
+    int s = pg_reserve(leaves);
+    if (s != PG_OK)
+        return s;
+    size_t j = 0;
+    for (; j < p->nin; j++) {
+        uint32_t k;
+        if (!listed(p, p->ins[j], &k))
+            continue;
+        if (p->mode == PG_PASS_GRAD || p->gn[k] == PG_NIL) {
+            double g = p->mode == PG_PASS_GRAD ? pg_A.val[p->ins[j]].grad : 0.0;
+            result[j] = pg_node_new(PG_LEAF, g, PG_NIL, PG_NIL);
+        } else if ((s = pg_retain(p->gn[k])) == PG_OK) {
+            result[j] = p->gn[k];
+        } else {
+            break;
+        }
+    }
+    if (j == p->nin)
+        return PG_OK;
+    while (j > 0) /* a hold would overflow: give back what was handed out */
+        if (result[--j] != PG_NIL)
+            pg_release(result[j]);
+    return s;
+}
