@@ -23,6 +23,10 @@ struct pg_pass {
     uint32_t nslots;
     uint32_t *gn;       /* PG_PASS_CREATE: gn[k], the node holding list[k]'s
                            gradient so far, or PG_NIL for none yet (zero) */
+    uint8_t *needed;    /* PG_PASS_CREATE: whether list[k] is an input or has
+                           one under it; no gradient is built for the rest */
+    double konst[4];    /* PG_PASS_CREATE: the constants of the leaves in */
+    uint32_t kleaf[4];  /* kleaf, shared by every node that names them */
     uint32_t *made;     /* PG_PASS_CREATE: a hold on each node made, given back
                            by pg_pass_free (nodes a result uses live on) */
     size_t nmade, made_cap;
@@ -100,6 +104,36 @@ static uint32_t collect(const uint32_t *roots, size_t nroots, uint32_t *list)
     return n;
 }
 
+/* Whether input i is one the pass lists, and where. */
+static int listed(const pg_pass *p, uint32_t i, uint32_t *k)
+{
+    if (i >= p->nslots)
+        return 0;
+    uint32_t s = p->slot[i];
+    if (s >= p->n || p->list[s] != i)
+        return 0;
+    *k = s;
+    return 1;
+}
+
+/* Fills needed: inputs, then, operands before their nodes (the list read
+ * backwards), every node with a needed operand. */
+static void find_needed(pg_pass *p)
+{
+    memset(p->needed, 0, p->n);
+    for (size_t j = 0; j < p->nin; j++) {
+        uint32_t k;
+        if (listed(p, p->ins[j], &k))
+            p->needed[k] = 1;
+    }
+    for (uint32_t k = p->n; k-- > 0;) {
+        uint32_t count;
+        const uint32_t *v = pg_operands(&pg_A.nodes[p->list[k]], &count);
+        for (uint32_t j = 0; j < count && !p->needed[k]; j++)
+            p->needed[k] = p->needed[p->slot[v[j]]];
+    }
+}
+
 /* ---- Making and ending a pass. */
 
 void pg_pass_free(pg_pass *p)
@@ -125,6 +159,7 @@ void pg_pass_free(pg_pass *p)
     free(p->saved);
     free(p->slot);
     free(p->gn);
+    free(p->needed);
     free(p->made);
     free(p->outs);
     free(p->ins);
@@ -188,7 +223,8 @@ int pg_pass_new(const uint32_t *outs, const double *seeds, size_t nout,
           && (mode == PG_PASS_CREATE || (p->saved = pg_realloc(NULL, cap * sizeof(double))))
           && (mode == PG_PASS_BACKWARD
               || (p->slot = pg_realloc(NULL, (size_t)p->nslots * sizeof(uint32_t))))
-          && (mode != PG_PASS_CREATE || (p->gn = pg_realloc(NULL, cap * sizeof(uint32_t))));
+          && (mode != PG_PASS_CREATE || (p->gn = pg_realloc(NULL, cap * sizeof(uint32_t))))
+          && (mode != PG_PASS_CREATE || (p->needed = pg_realloc(NULL, cap)));
     int s = ok ? hold_all(outs, nout) : PG_ENOMEM;
     if (s == PG_OK) {
         p->nout = nout;
@@ -209,20 +245,12 @@ int pg_pass_new(const uint32_t *outs, const double *seeds, size_t nout,
         if (p->slot)
             p->slot[p->list[k]] = k;
     }
+    if (p->needed)
+        find_needed(p);
+    for (int c = 0; c < 4; c++)
+        p->kleaf[c] = PG_NIL;
     *out = p;
     return PG_OK;
-}
-
-/* Whether input i is one the pass lists, and where. */
-static int listed(const pg_pass *p, uint32_t i, uint32_t *k)
-{
-    if (i >= p->nslots)
-        return 0;
-    uint32_t s = p->slot[i];
-    if (s >= p->n || p->list[s] != i)
-        return 0;
-    *k = s;
-    return 1;
 }
 
 /* ---- Building gradients as nodes. The caller has reserved the slots and
@@ -246,6 +274,23 @@ static uint32_t mk_leaf(pg_pass *p, double k)
     return keep(p, pg_node_new(PG_LEAF, k, PG_NIL, PG_NIL));
 }
 
+/* A leaf holding the rules' constant k: one per pass for each of the first
+ * few constants met (1 and 2 in tanh's, sigmoid's and sqrt's rules), shared;
+ * PG_POWK's exponents beyond those get leaves of their own. */
+static uint32_t mk_const(pg_pass *p, double k)
+{
+    int c = 0;
+    for (; c < 4 && p->kleaf[c] != PG_NIL; c++)
+        if (p->konst[c] == k && signbit(p->konst[c]) == signbit(k))
+            return p->kleaf[c];
+    uint32_t r = mk_leaf(p, k);
+    if (c < 4) {
+        p->konst[c] = k;
+        p->kleaf[c] = r;
+    }
+    return r;
+}
+
 static uint32_t mk_powk(pg_pass *p, uint32_t a, double k)
 {
     uint32_t c = pg_node_new(PG_LEAF, k, PG_NIL, PG_NIL);
@@ -264,6 +309,12 @@ static void add_to(pg_pass *p, uint32_t o, uint32_t c)
     p->gn[k] = p->gn[k] == PG_NIL ? c : mk(p, PG_ADD, p->gn[k], c);
 }
 
+/* Whether operand o's gradient is wanted: it leads to an input. */
+static int needs(const pg_pass *p, uint32_t o)
+{
+    return p->needed[p->slot[o]];
+}
+
 /* The gradient columns over nodes: each operation makes a node. */
 #define ADD(a, b)   mk(p, PG_ADD, a, b)
 #define SUB(a, b)   mk(p, PG_SUB, a, b)
@@ -280,7 +331,7 @@ static void add_to(pg_pass *p, uint32_t o, uint32_t c)
 #define SIGN(a)     mk(p, PG_SIGN, a, PG_NIL)
 #define RELU(a)     mk(p, PG_RELU, a, PG_NIL)
 #define MASK(c, a)  mk(p, PG_MASK, c, a)
-#define K(c)        mk_leaf(p, c)
+#define K(c)        mk_const(p, c)
 #define ZERO        PG_NIL
 
 /* Passes node `out`'s gradient node g on to its operands, in the order of
@@ -294,8 +345,10 @@ static void create_rule(pg_pass *p, uint32_t out, uint32_t g)
     switch (n->op) {
 #define R(OP, OUT, DX, DY)      \
     case OP:                    \
-        add_to(p, x, DX);       \
-        add_to(p, y, DY);       \
+        if (needs(p, x))        \
+            add_to(p, x, DX);   \
+        if (needs(p, y))        \
+            add_to(p, y, DY);   \
         break;
         PG_BINARY_RULES(R)
 #undef R
@@ -303,7 +356,8 @@ static void create_rule(pg_pass *p, uint32_t out, uint32_t g)
     case OP: {                                               \
         double k = OP == PG_POWK ? pg_A.val[y].data : 0.0;   \
         (void)k;                                             \
-        add_to(p, x, DX);                                    \
+        if (needs(p, x))                                     \
+            add_to(p, x, DX);                                \
         break;                                               \
     }
         PG_UNARY_RULES(R)
@@ -315,26 +369,32 @@ static void create_rule(pg_pass *p, uint32_t out, uint32_t g)
         switch (n->op) {
         case PG_SUM:
             for (uint32_t j = 0; j < count; j++)
-                add_to(p, v[j], PG_SUM_GRAD(g));
+                if (needs(p, v[j]))
+                    add_to(p, v[j], PG_SUM_GRAD(g));
             break;
         case PG_DOT:
             if (n->flags & PG_RUNS) {
                 for (uint32_t j = 0; j < count / 2; j++)
-                    add_to(p, v[0] + j, PG_DOT_GRAD(g, v[1] + j));
+                    if (needs(p, v[0] + j))
+                        add_to(p, v[0] + j, PG_DOT_GRAD(g, v[1] + j));
                 for (uint32_t j = 0; j < count / 2; j++)
-                    add_to(p, v[1] + j, PG_DOT_GRAD(g, v[0] + j));
+                    if (needs(p, v[1] + j))
+                        add_to(p, v[1] + j, PG_DOT_GRAD(g, v[0] + j));
             } else {
                 for (uint32_t j = 0; j + 1 < count; j += 2) {
-                    add_to(p, v[j], PG_DOT_GRAD(g, v[j + 1]));
-                    add_to(p, v[j + 1], PG_DOT_GRAD(g, v[j]));
+                    if (needs(p, v[j]))
+                        add_to(p, v[j], PG_DOT_GRAD(g, v[j + 1]));
+                    if (needs(p, v[j + 1]))
+                        add_to(p, v[j + 1], PG_DOT_GRAD(g, v[j]));
                 }
             }
-            if (count & 1)
+            if ((count & 1) && needs(p, v[count - 1]))
                 add_to(p, v[count - 1], PG_DOT_BIAS_GRAD(g));
             break;
         default: /* PG_LOGSUMEXP */
             for (uint32_t j = 0; j < count; j++)
-                add_to(p, v[j], PG_LOGSUMEXP_GRAD(g, v[j], out));
+                if (needs(p, v[j]))
+                    add_to(p, v[j], PG_LOGSUMEXP_GRAD(g, v[j], out));
         }
     }
     }
@@ -466,7 +526,7 @@ int64_t pg_pass_run(pg_pass *p)
         p->stopped = 0;
         const pg_node *x = &pg_A.nodes[i];
         if (p->mode == PG_PASS_CREATE) {
-            if (x->op == PG_LEAF || p->gn[k] == PG_NIL)
+            if (x->op == PG_LEAF || p->gn[k] == PG_NIL || !p->needed[k])
                 continue;
             int s = room_for_rule(p, k);
             if (s != PG_OK) {

@@ -12,10 +12,11 @@ from .export import draw_dot, graph, render
 # pygrad.sum is left out of __all__, so that `from pygrad import *` does not
 # hide Python's own sum.
 from .nary import dot, logsumexp, sum
-from .checks import GradcheckError, gradcheck
+from .checks import GradcheckError, gradcheck, gradgradcheck
 from .autograd import grad
-from . import datasets, nn, optim
+from . import datasets, func, nn, optim
 
 __all__ = ["Value", "Leaves", "no_grad", "stats", "draw_dot", "graph", "render",
-           "dot", "logsumexp", "grad", "gradcheck", "GradcheckError", "datasets", "nn", "optim"]
+           "dot", "logsumexp", "grad", "gradcheck", "gradgradcheck", "GradcheckError",
+           "datasets", "func", "nn", "optim"]
 __version__ = "0.1.0"
