@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from ._c import check, ffi, lib, raise_status
-from .hooks import call
+from .hooks import call, sweep
 from .interrupts import atomic
-from .value import Value, own, _real
+from .value import Value, hooked, own, _real
 
 __all__ = ["grad", "backward_with_hooks"]
 
@@ -69,6 +69,10 @@ class _Pass:
 def backward_with_hooks(root: Value, seed: float) -> None:
     """Value.backward() while any hook exists: the same pass, stopping at
     hooked nodes."""
+    sweep()  # so that backward() goes back to pg_backward once hooks are gone
+    if not hooked:
+        check(lib.pg_backward(root._i, seed))
+        return
     p = _Pass([root._i], [seed], [], lib.PG_PASS_BACKWARD)
     try:
         p.run()

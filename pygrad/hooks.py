@@ -16,7 +16,7 @@ from typing import Callable, Dict, Optional
 from ._c import check, lib
 from .value import Value, hooked, _real
 
-__all__ = ["RemovableHandle", "register", "call"]
+__all__ = ["RemovableHandle", "register", "call", "sweep"]
 
 Hook = Callable[[float], Optional[float]]
 
@@ -57,10 +57,13 @@ def _flagged(i: int) -> bool:
     return was == 1
 
 
-def _sweep() -> None:
-    """Drops the entries of nodes that have gone (their flag went with them)."""
+def sweep() -> None:
+    """Drops the entries of nodes that have gone (their flag went with them):
+    all of them while there are few, else once their number has doubled."""
     global _sweep_at
-    for i, entry in list(hooked.items()):
+    if len(hooked) > 32 and len(hooked) < _sweep_at:
+        return
+    for i in list(hooked):
         if not _flagged(i):
             del hooked[i]
     _sweep_at = 2 * len(hooked) + 64
@@ -71,8 +74,7 @@ def register(v: Value, fn: Hook) -> RemovableHandle:
     if not callable(fn):
         raise TypeError(f"register_hook() needs a callable, not {type(fn).__name__}")
     i = v._i
-    if len(hooked) >= _sweep_at:
-        _sweep()
+    sweep()
     was = check(lib.pg_hook(i, 1))
     entry = hooked.get(i)
     if entry is None or not was:  # none yet, or a gone node's at this index
