@@ -239,7 +239,7 @@ static void step(input *in)
     uint32_t i = pick(in), j;
     double x = f64(in);
     int64_t r;
-    switch (u8(in) % 27) {
+    switch (u8(in) % 29) {
     case 0:
         hold(pg_leaf(x));
         break;
@@ -461,6 +461,59 @@ static void step(input *in)
             CHECK(memcmp(&pg_A.val[r + j].data, &data[j], sizeof data[j]) == 0);
             hold(r + (int64_t)j);
         }
+        break;
+    }
+    case 27: /* a hook flag on or off, on anything */
+        r = pg_hook(i, u8(in) & 1);
+        CHECK(r == 0 || r == 1 || (r == PG_EINDEX && !pg_live(i)));
+        break;
+    case 28: { /* a pass object: run to the end or part way, stops answered */
+        uint32_t outs[4], ins[4], res[4];
+        double seeds[4];
+        size_t nout = u8(in) % 5, nin = u8(in) % 5;
+        for (size_t j = 0; j < nout; j++) {
+            outs[j] = pick(in);
+            seeds[j] = f64(in);
+        }
+        for (size_t j = 0; j < nin; j++)
+            ins[j] = pick(in);
+        int mode = u8(in) % 4; /* one invalid */
+        /* grads of the nodes live now, which PG_PASS_GRAD and CREATE keep */
+        uint32_t before = pg_A.used;
+        double *grads = malloc((before + 1) * sizeof(double));
+        uint8_t *was_live = malloc(before + 1);
+        CHECK(grads && was_live);
+        for (uint32_t k = 0; k < before; k++) {
+            was_live[k] = pg_live(k);
+            grads[k] = pg_A.val[k].grad;
+        }
+        pg_pass *p = NULL;
+        r = pg_pass_new(outs, seeds, nout, ins, nin, mode, &p);
+        CHECK(r == PG_OK || r == PG_EARG || r == PG_EINDEX || r == PG_ENOMEM || r == PG_EFULL);
+        if (r == PG_OK) {
+            int steps = u8(in) % 8;
+            while (steps--) {
+                r = pg_pass_run(p);
+                if (r == PG_NIL || r < 0)
+                    break;
+                CHECK(pg_live((uint32_t)r) && pg_A.nodes[r].flags & PG_HOOK);
+                if (u8(in) & 1)
+                    CHECK(pg_pass_set_grad(p, f64(in)) == PG_OK || mode == PG_PASS_CREATE);
+            }
+            if (r == PG_NIL) {
+                int s = pg_pass_results(p, res);
+                CHECK(s == PG_OK || s == PG_ENOMEM || s == PG_EFULL
+                      || (s == PG_EARG && mode == PG_PASS_BACKWARD));
+                for (size_t j = 0; s == PG_OK && j < nin; j++)
+                    if (res[j] != PG_NIL)
+                        hold(res[j]);
+            }
+            pg_pass_free(p);
+            for (uint32_t k = 0; mode != PG_PASS_BACKWARD && k < before; k++)
+                CHECK(!was_live[k] || memcmp(&grads[k], &pg_A.val[k].grad, sizeof(double)) == 0);
+        }
+        free(grads);
+        free(was_live);
         break;
     }
     case 22:

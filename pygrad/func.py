@@ -11,7 +11,7 @@ so that grad(grad(f))(x) is f''(x) and hessian(f) is jacobian(grad(f)).
 from __future__ import annotations
 
 import numbers
-from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union, cast
 
 from .autograd import grad as _grad
 from .value import Value
@@ -73,7 +73,7 @@ class _Args:
             self.plain = False
             return x
         if _is_number(x):
-            return Value(x)
+            return Value(cast(float, x))
         raise TypeError(f"{what} must be a number, a list of numbers or a Value, "
                         f"not {type(x).__name__}")
 

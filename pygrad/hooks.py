@@ -51,7 +51,7 @@ class RemovableHandle:
 
 def _flagged(i: int) -> bool:
     """Whether live node i carries the core's hook flag (leaving it as it is)."""
-    was = lib.pg_hook(i, 1)
+    was: int = lib.pg_hook(i, 1)
     if was == 0:
         lib.pg_hook(i, 0)
     return was == 1

@@ -31,3 +31,14 @@ def test_quick_run_writes_its_results(tmp_path):
     assert {"pygrad", "pygrad-rebuilt"} <= set(mnist) and mnist["pygrad"]["median"] > 0
     assert data["ratios"]["mnist.step_ms"]["pygrad-rebuilt"] > 0
     assert "x pygrad" in r.stdout and "wrote" in r.stdout
+
+
+def test_hvp_benchmark_prints_both_graphs():
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "hvp.py"), "--rounds", "1"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    rows = [line.split("|")[1:-1] for line in r.stdout.splitlines()[2:]]
+    assert [row[0].strip()[:5] for row in rows] == ["chain", "MLP(2"]
+    for row in rows:
+        assert int(row[1].replace(",", "")) >= 100_000
+        assert float(row[3]) > 0 and float(row[4]) > 0 and row[5].strip().endswith("x")
