@@ -274,15 +274,18 @@ static uint32_t mk_leaf(pg_pass *p, double k)
     return keep(p, pg_node_new(PG_LEAF, k, PG_NIL, PG_NIL));
 }
 
+static int can_link(uint32_t i, uint64_t more);
+
 /* A leaf holding the rules' constant k: one per pass for each of the first
- * few constants met (1 and 2 in tanh's, sigmoid's and sqrt's rules), shared;
- * PG_POWK's exponents beyond those get leaves of their own. */
+ * few constants met (1 and 2 in tanh's, sigmoid's and sqrt's rules), shared
+ * while it can take links; PG_POWK's exponents beyond those get leaves of
+ * their own. (room_for_rule reserved a slot for each K either way.) */
 static uint32_t mk_const(pg_pass *p, double k)
 {
     int c = 0;
     for (; c < 4 && p->kleaf[c] != PG_NIL; c++)
         if (p->konst[c] == k && signbit(p->konst[c]) == signbit(k))
-            return p->kleaf[c];
+            return can_link(p->kleaf[c], 1) ? p->kleaf[c] : mk_leaf(p, k);
     uint32_t r = mk_leaf(p, k);
     if (c < 4) {
         p->konst[c] = k;
