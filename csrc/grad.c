@@ -253,6 +253,51 @@ int pg_pass_new(const uint32_t *outs, const double *seeds, size_t nout,
     return PG_OK;
 }
 
+/* ---- Room for building: made before each rule, so that building cannot
+ * fail part way. */
+
+/* At most this many slots for the nodes one operand's contribution makes,
+ * its ADD included (PG_POW's two columns make 15 and two ADDs; a POWK node
+ * takes two slots), and at most this many links any node gains from one
+ * operand's contribution. */
+#define SLOTS_PER_OPERAND 10
+#define LINKS_PER_OPERAND 8
+
+/* Can node i take `more` links? */
+static int can_link(uint32_t i, uint64_t more)
+{
+    return (uint64_t)pg_A.side[i].refs + more < UINT32_MAX - 2;
+}
+
+/* Makes room for create_rule on the node at position k: slots, room in
+ * made, and links on every node it may link (the node, its gradient, its
+ * operands and their gradients so far). */
+static int room_for_rule(pg_pass *p, uint32_t k)
+{
+    uint32_t i = p->list[k], count;
+    const uint32_t *v = pg_operands(&pg_A.nodes[i], &count);
+    uint64_t per = count < 2 ? 2 : count; /* unary ops: both columns' worth */
+    uint64_t slots = SLOTS_PER_OPERAND * per, links = LINKS_PER_OPERAND * (per + 1);
+    if (slots > UINT32_MAX / 2 || !can_link(i, links) || !can_link(p->gn[k], links))
+        return PG_EFULL;
+    for (uint32_t j = 0; j < count; j++) {
+        uint32_t gj = p->gn[p->slot[v[j]]];
+        if (!can_link(v[j], links) || (gj != PG_NIL && !can_link(gj, links)))
+            return PG_EFULL;
+    }
+    if (p->nmade + slots > p->made_cap) {
+        size_t want = p->made_cap ? p->made_cap : 64;
+        while (want < p->nmade + slots)
+            want *= 2;
+        uint32_t *b = pg_realloc(p->made, want * sizeof(uint32_t));
+        if (!b)
+            return PG_ENOMEM;
+        p->made = b;
+        p->made_cap = want;
+    }
+    return pg_reserve((uint32_t)slots);
+}
+
 /* ---- Building gradients as nodes. The caller has reserved the slots and
  * room in made; links were checked (room_for_rule). */
 
@@ -273,8 +318,6 @@ static uint32_t mk_leaf(pg_pass *p, double k)
 {
     return keep(p, pg_node_new(PG_LEAF, k, PG_NIL, PG_NIL));
 }
-
-static int can_link(uint32_t i, uint64_t more);
 
 /* A leaf holding the rules' constant k: one per pass for each of the first
  * few constants met (1 and 2 in tanh's, sigmoid's and sqrt's rules), shared
@@ -318,150 +361,8 @@ static int needs(const pg_pass *p, uint32_t o)
     return p->needed[p->slot[o]];
 }
 
-/* The gradient columns over nodes: each operation makes a node. */
-#define ADD(a, b)   mk(p, PG_ADD, a, b)
-#define SUB(a, b)   mk(p, PG_SUB, a, b)
-#define MUL(a, b)   mk(p, PG_MUL, a, b)
-#define DIV(a, b)   mk(p, PG_DIV, a, b)
-#define NEG(a)      mk(p, PG_NEG, a, PG_NIL)
-#define POW(a, b)   mk(p, PG_POW, a, b)
-#define POWK(a, k)  mk_powk(p, a, k)
-#define LOG(a)      mk(p, PG_LOG, a, PG_NIL)
-#define EXP(a)      mk(p, PG_EXP, a, PG_NIL)
-#define SIN(a)      mk(p, PG_SIN, a, PG_NIL)
-#define COS(a)      mk(p, PG_COS, a, PG_NIL)
-#define ABS(a)      mk(p, PG_ABS, a, PG_NIL)
-#define SIGN(a)     mk(p, PG_SIGN, a, PG_NIL)
-#define RELU(a)     mk(p, PG_RELU, a, PG_NIL)
-#define MASK(c, a)  mk(p, PG_MASK, c, a)
-#define K(c)        mk_const(p, c)
-#define ZERO        PG_NIL
-
-/* Passes node `out`'s gradient node g on to its operands, in the order of
- * backward_rule (rules.h), so that each operand's sum is built in the order
- * the float passes add it. */
-static void create_rule(pg_pass *p, uint32_t out, uint32_t g)
-{
-    const pg_node *n = &pg_A.nodes[out];
-    uint32_t x = n->parent[0], y = n->parent[1];
-    (void)y;
-    switch (n->op) {
-#define R(OP, OUT, DX, DY)      \
-    case OP:                    \
-        if (needs(p, x))        \
-            add_to(p, x, DX);   \
-        if (needs(p, y))        \
-            add_to(p, y, DY);   \
-        break;
-        PG_BINARY_RULES(R)
-#undef R
-#define R(OP, OUT, DX)                                       \
-    case OP: {                                               \
-        double k = OP == PG_POWK ? pg_A.val[y].data : 0.0;   \
-        (void)k;                                             \
-        if (needs(p, x))                                     \
-            add_to(p, x, DX);                                \
-        break;                                               \
-    }
-        PG_UNARY_RULES(R)
-#undef R
-    default: { /* n-ary: the loops of nary_backward */
-        uint32_t count;
-        /* the operand array stays put while nodes are made (the arena may not) */
-        const uint32_t *v = pg_operands(n, &count);
-        switch (n->op) {
-        case PG_SUM:
-            for (uint32_t j = 0; j < count; j++)
-                if (needs(p, v[j]))
-                    add_to(p, v[j], PG_SUM_GRAD(g));
-            break;
-        case PG_DOT:
-            if (n->flags & PG_RUNS) {
-                for (uint32_t j = 0; j < count / 2; j++)
-                    if (needs(p, v[0] + j))
-                        add_to(p, v[0] + j, PG_DOT_GRAD(g, v[1] + j));
-                for (uint32_t j = 0; j < count / 2; j++)
-                    if (needs(p, v[1] + j))
-                        add_to(p, v[1] + j, PG_DOT_GRAD(g, v[0] + j));
-            } else {
-                for (uint32_t j = 0; j + 1 < count; j += 2) {
-                    if (needs(p, v[j]))
-                        add_to(p, v[j], PG_DOT_GRAD(g, v[j + 1]));
-                    if (needs(p, v[j + 1]))
-                        add_to(p, v[j + 1], PG_DOT_GRAD(g, v[j]));
-                }
-            }
-            if ((count & 1) && needs(p, v[count - 1]))
-                add_to(p, v[count - 1], PG_DOT_BIAS_GRAD(g));
-            break;
-        default: /* PG_LOGSUMEXP */
-            for (uint32_t j = 0; j < count; j++)
-                if (needs(p, v[j]))
-                    add_to(p, v[j], PG_LOGSUMEXP_GRAD(g, v[j], out));
-        }
-    }
-    }
-}
-
-#undef ADD
-#undef SUB
-#undef MUL
-#undef DIV
-#undef NEG
-#undef POW
-#undef POWK
-#undef LOG
-#undef EXP
-#undef SIN
-#undef COS
-#undef ABS
-#undef SIGN
-#undef RELU
-#undef MASK
-#undef K
-#undef ZERO
-
-/* At most this many slots for the nodes one operand's contribution makes,
- * its ADD included (PG_POW's two columns make 15 and two ADDs; a POWK node
- * takes two slots), and at most this many links any node gains from one
- * operand's contribution. */
-#define SLOTS_PER_OPERAND 10
-#define LINKS_PER_OPERAND 8
-
-/* Can node i take `more` links? */
-static int can_link(uint32_t i, uint64_t more)
-{
-    return (uint64_t)pg_A.side[i].refs + more < UINT32_MAX - 2;
-}
-
-/* Makes room for create_rule on the node at position k: slots, room in
- * made, and links on every node it may link (the node, its gradient, its
- * operands and their gradients so far). */
-static int room_for_rule(pg_pass *p, uint32_t k)
-{
-    uint32_t i = p->list[k], count;
-    const uint32_t *v = pg_operands(&pg_A.nodes[i], &count);
-    uint64_t per = count < 2 ? 2 : count; /* unary ops: both columns' worth */
-    uint64_t slots = SLOTS_PER_OPERAND * per, links = LINKS_PER_OPERAND * (per + 1);
-    if (slots > UINT32_MAX / 2 || !can_link(i, links) || !can_link(p->gn[k], links))
-        return PG_EFULL;
-    for (uint32_t j = 0; j < count; j++) {
-        uint32_t gj = p->gn[p->slot[v[j]]];
-        if (!can_link(v[j], links) || (gj != PG_NIL && !can_link(gj, links)))
-            return PG_EFULL;
-    }
-    if (p->nmade + slots > p->made_cap) {
-        size_t want = p->made_cap ? p->made_cap : 64;
-        while (want < p->nmade + slots)
-            want *= 2;
-        uint32_t *b = pg_realloc(p->made, want * sizeof(uint32_t));
-        if (!b)
-            return PG_ENOMEM;
-        p->made = b;
-        p->made_cap = want;
-    }
-    return pg_reserve((uint32_t)slots);
-}
+/* Passes node out's gradient node g on to its operands (end of file). */
+static void create_rule(pg_pass *p, uint32_t out, uint32_t g);
 
 /* ---- Running. */
 
@@ -618,4 +519,89 @@ int pg_pass_results(pg_pass *p, uint32_t *result)
         if (result[--j] != PG_NIL)
             pg_release(result[j]);
     return s;
+}
+/* ---- The gradient columns over nodes: each operation makes a node. Last in
+ * the file, so that these names mean nothing anywhere else. */
+#define ADD(a, b)   mk(p, PG_ADD, a, b)
+#define SUB(a, b)   mk(p, PG_SUB, a, b)
+#define MUL(a, b)   mk(p, PG_MUL, a, b)
+#define DIV(a, b)   mk(p, PG_DIV, a, b)
+#define NEG(a)      mk(p, PG_NEG, a, PG_NIL)
+#define POW(a, b)   mk(p, PG_POW, a, b)
+#define POWK(a, k)  mk_powk(p, a, k)
+#define LOG(a)      mk(p, PG_LOG, a, PG_NIL)
+#define EXP(a)      mk(p, PG_EXP, a, PG_NIL)
+#define SIN(a)      mk(p, PG_SIN, a, PG_NIL)
+#define COS(a)      mk(p, PG_COS, a, PG_NIL)
+#define ABS(a)      mk(p, PG_ABS, a, PG_NIL)
+#define SIGN(a)     mk(p, PG_SIGN, a, PG_NIL)
+#define RELU(a)     mk(p, PG_RELU, a, PG_NIL)
+#define MASK(c, a)  mk(p, PG_MASK, c, a)
+#define K(c)        mk_const(p, c)
+#define ZERO        PG_NIL
+
+/* Passes node `out`'s gradient node g on to its operands, in the order of
+ * backward_rule (rules.h), so that each operand's sum is built in the order
+ * the float passes add it. */
+static void create_rule(pg_pass *p, uint32_t out, uint32_t g)
+{
+    const pg_node *n = &pg_A.nodes[out];
+    uint32_t x = n->parent[0], y = n->parent[1];
+    (void)y;
+    switch (n->op) {
+#define R(OP, OUT, DX, DY)      \
+    case OP:                    \
+        if (needs(p, x))        \
+            add_to(p, x, DX);   \
+        if (needs(p, y))        \
+            add_to(p, y, DY);   \
+        break;
+        PG_BINARY_RULES(R)
+#undef R
+#define R(OP, OUT, DX)                                       \
+    case OP: {                                               \
+        double k = OP == PG_POWK ? pg_A.val[y].data : 0.0;   \
+        (void)k;                                             \
+        if (needs(p, x))                                     \
+            add_to(p, x, DX);                                \
+        break;                                               \
+    }
+        PG_UNARY_RULES(R)
+#undef R
+    default: { /* n-ary: the loops of nary_backward */
+        uint32_t count;
+        /* the operand array stays put while nodes are made (the arena may not) */
+        const uint32_t *v = pg_operands(n, &count);
+        switch (n->op) {
+        case PG_SUM:
+            for (uint32_t j = 0; j < count; j++)
+                if (needs(p, v[j]))
+                    add_to(p, v[j], PG_SUM_GRAD(g));
+            break;
+        case PG_DOT:
+            if (n->flags & PG_RUNS) {
+                for (uint32_t j = 0; j < count / 2; j++)
+                    if (needs(p, v[0] + j))
+                        add_to(p, v[0] + j, PG_DOT_GRAD(g, v[1] + j));
+                for (uint32_t j = 0; j < count / 2; j++)
+                    if (needs(p, v[1] + j))
+                        add_to(p, v[1] + j, PG_DOT_GRAD(g, v[0] + j));
+            } else {
+                for (uint32_t j = 0; j + 1 < count; j += 2) {
+                    if (needs(p, v[j]))
+                        add_to(p, v[j], PG_DOT_GRAD(g, v[j + 1]));
+                    if (needs(p, v[j + 1]))
+                        add_to(p, v[j + 1], PG_DOT_GRAD(g, v[j]));
+                }
+            }
+            if ((count & 1) && needs(p, v[count - 1]))
+                add_to(p, v[count - 1], PG_DOT_BIAS_GRAD(g));
+            break;
+        default: /* PG_LOGSUMEXP */
+            for (uint32_t j = 0; j < count; j++)
+                if (needs(p, v[j]))
+                    add_to(p, v[j], PG_LOGSUMEXP_GRAD(g, v[j], out));
+        }
+    }
+    }
 }

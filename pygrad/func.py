@@ -119,9 +119,9 @@ def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[...,
         a = _Args(args, argnums, "value_and_grad")
         raw = f(*a.call)
         y = _output(raw, "value_and_grad")
-        value: Any = raw if y is None else (y.item() if a.plain else y)
-        if y is None and a.plain:
-            value = float(raw)
+        value: Any = y if y is not None else raw
+        if a.plain:
+            value = float(value)
         return value, a.shaped(_derivatives(y, a))
 
     return transformed
