@@ -142,6 +142,11 @@ uint32_t pg_run_new(uint32_t n, const double *data);
  * takes a reference (a link) to each parent. */
 uint32_t pg_node_new(uint8_t op, double data, uint32_t p0, uint32_t p1);
 
+/* Makes the n-ary node op over operands (owned from here on, with their count
+ * first), whose links the caller has taken, with one hold for the caller and
+ * its value from its rule (ops.c). The caller has reserved its slot. */
+uint32_t pg_nary_node(uint8_t op, uint32_t *operands);
+
 /* Drops one reference to live node i that is not a hold (a link); at zero,
  * frees it and releases what it links to, iteratively. */
 void pg_unlink(uint32_t i);

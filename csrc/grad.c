@@ -8,6 +8,19 @@
 
 #include "rules.h"
 
+/* A contribution to an operand's gradient in PG_PASS_CREATE: node a, or,
+ * while b != PG_NIL, the product a * b, not made until the operand's whole
+ * gradient is (settle). A gradient summed from many products, a weight's
+ * over a batch, is then one PG_DOT node, not a MUL and an ADD per term. */
+typedef struct term {
+    uint32_t a, b;
+} term;
+
+static inline term node_term(uint32_t i)
+{
+    return (term){i, PG_NIL};
+}
+
 struct pg_pass {
     int mode;           /* a pg_pass_mode */
     int begun, done, failed;
@@ -22,7 +35,14 @@ struct pg_pass {
                            (nslots entries: the slots in use when made) */
     uint32_t nslots;
     uint32_t *gn;       /* PG_PASS_CREATE: gn[k], the node holding list[k]'s
-                           gradient so far, or PG_NIL for none yet (zero) */
+                           gradient once the pass has reached k (settle), or
+                           PG_NIL for zero */
+    size_t *at;         /* PG_PASS_CREATE: list[k]'s terms, in the order they
+                           came, are terms[at[k] .. at[k] + got[k]), room made
+                           by begin for one per link to list[k] that the pass
+                           may follow (until begin: the number of those) */
+    uint32_t *got;
+    term *terms;
     uint8_t *needed;    /* PG_PASS_CREATE: whether list[k] is an input or has
                            one under it; no gradient is built for the rest */
     double konst[4];    /* PG_PASS_CREATE: the constants of the leaves in */
@@ -117,20 +137,27 @@ static int listed(const pg_pass *p, uint32_t i, uint32_t *k)
 }
 
 /* Fills needed: inputs, then, operands before their nodes (the list read
- * backwards), every node with a needed operand. */
+ * backwards), every node with a needed operand. Counts into at[k] the links
+ * to list[k] from needed nodes, and its times as an output: the most terms
+ * it can be given. */
 static void find_needed(pg_pass *p)
 {
     memset(p->needed, 0, p->n);
+    memset(p->at, 0, p->n * sizeof *p->at);
     for (size_t j = 0; j < p->nin; j++) {
         uint32_t k;
         if (listed(p, p->ins[j], &k))
             p->needed[k] = 1;
     }
+    for (size_t j = 0; j < p->nout; j++)
+        p->at[p->slot[p->outs[j]]]++;
     for (uint32_t k = p->n; k-- > 0;) {
         uint32_t count;
         const uint32_t *v = pg_operands(&pg_A.nodes[p->list[k]], &count);
         for (uint32_t j = 0; j < count && !p->needed[k]; j++)
             p->needed[k] = p->needed[p->slot[v[j]]];
+        for (uint32_t j = 0; j < count && p->needed[k]; j++)
+            p->at[p->slot[v[j]]] += p->needed[p->slot[v[j]]];
     }
 }
 
@@ -159,6 +186,9 @@ void pg_pass_free(pg_pass *p)
     free(p->saved);
     free(p->slot);
     free(p->gn);
+    free(p->at);
+    free(p->got);
+    free(p->terms);
     free(p->needed);
     free(p->made);
     free(p->outs);
@@ -224,6 +254,8 @@ int pg_pass_new(const uint32_t *outs, const double *seeds, size_t nout,
           && (mode == PG_PASS_BACKWARD
               || (p->slot = pg_realloc(NULL, (size_t)p->nslots * sizeof(uint32_t))))
           && (mode != PG_PASS_CREATE || (p->gn = pg_realloc(NULL, cap * sizeof(uint32_t))))
+          && (mode != PG_PASS_CREATE || (p->at = pg_realloc(NULL, cap * sizeof(size_t))))
+          && (mode != PG_PASS_CREATE || (p->got = pg_realloc(NULL, cap * sizeof(uint32_t))))
           && (mode != PG_PASS_CREATE || (p->needed = pg_realloc(NULL, cap)));
     int s = ok ? hold_all(outs, nout) : PG_ENOMEM;
     if (s == PG_OK) {
@@ -256,10 +288,9 @@ int pg_pass_new(const uint32_t *outs, const double *seeds, size_t nout,
 /* ---- Room for building: made before each rule, so that building cannot
  * fail part way. */
 
-/* At most this many slots for the nodes one operand's contribution makes,
- * its ADD included (PG_POW's two columns make 15 and two ADDs; a POWK node
- * takes two slots), and at most this many links any node gains from one
- * operand's contribution. */
+/* At most this many slots for the nodes one operand's contribution makes
+ * (PG_POW's two columns make 15; a POWK node takes two slots), and at most
+ * this many links any node gains from one operand's contribution. */
 #define SLOTS_PER_OPERAND 10
 #define LINKS_PER_OPERAND 8
 
@@ -269,33 +300,46 @@ static int can_link(uint32_t i, uint64_t more)
     return (uint64_t)pg_A.side[i].refs + more < UINT32_MAX - 2;
 }
 
+/* Grows *block (*cap entries of size bytes) to hold at least need. */
+static int room(void **block, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return PG_OK;
+    size_t want = *cap ? *cap : 64;
+    while (want < need)
+        want *= 2;
+    void *b = pg_realloc(*block, want * size);
+    if (!b)
+        return PG_ENOMEM;
+    *block = b;
+    *cap = want;
+    return PG_OK;
+}
+
+/* Room for n more nodes: slots, and entries in made. */
+static int room_for_nodes(pg_pass *p, uint64_t n)
+{
+    if (n > UINT32_MAX / 2)
+        return PG_EFULL;
+    int s = room((void **)&p->made, &p->made_cap, p->nmade + n, sizeof *p->made);
+    return s != PG_OK ? s : pg_reserve((uint32_t)n);
+}
+
 /* Makes room for create_rule on the node at position k: slots, room in
- * made, and links on every node it may link (the node, its gradient, its
- * operands and their gradients so far). */
+ * made, and links on every node it may link (the node, its
+ * gradient and its operands). */
 static int room_for_rule(pg_pass *p, uint32_t k)
 {
     uint32_t i = p->list[k], count;
     const uint32_t *v = pg_operands(&pg_A.nodes[i], &count);
     uint64_t per = count < 2 ? 2 : count; /* unary ops: both columns' worth */
-    uint64_t slots = SLOTS_PER_OPERAND * per, links = LINKS_PER_OPERAND * (per + 1);
-    if (slots > UINT32_MAX / 2 || !can_link(i, links) || !can_link(p->gn[k], links))
+    uint64_t links = LINKS_PER_OPERAND * (per + 1);
+    if (!can_link(i, links) || !can_link(p->gn[k], links))
         return PG_EFULL;
-    for (uint32_t j = 0; j < count; j++) {
-        uint32_t gj = p->gn[p->slot[v[j]]];
-        if (!can_link(v[j], links) || (gj != PG_NIL && !can_link(gj, links)))
+    for (uint32_t j = 0; j < count; j++)
+        if (!can_link(v[j], links))
             return PG_EFULL;
-    }
-    if (p->nmade + slots > p->made_cap) {
-        size_t want = p->made_cap ? p->made_cap : 64;
-        while (want < p->nmade + slots)
-            want *= 2;
-        uint32_t *b = pg_realloc(p->made, want * sizeof(uint32_t));
-        if (!b)
-            return PG_ENOMEM;
-        p->made = b;
-        p->made_cap = want;
-    }
-    return pg_reserve((uint32_t)slots);
+    return room_for_nodes(p, SLOTS_PER_OPERAND * per);
 }
 
 /* ---- Building gradients as nodes. The caller has reserved the slots and
@@ -319,16 +363,17 @@ static uint32_t mk_leaf(pg_pass *p, double k)
     return keep(p, pg_node_new(PG_LEAF, k, PG_NIL, PG_NIL));
 }
 
-/* A leaf holding the rules' constant k: one per pass for each of the first
- * few constants met (1 and 2 in tanh's, sigmoid's and sqrt's rules), shared
- * while it can take links; PG_POWK's exponents beyond those get leaves of
- * their own. (room_for_rule reserved a slot for each K either way.) */
-static uint32_t mk_const(pg_pass *p, double k)
+/* A leaf holding the rules' constant k, to be linked `links` times: one per
+ * pass for each of the first few constants met (1 and 2 in tanh's, sigmoid's
+ * and sqrt's rules), shared while it can take the links; PG_POWK's exponents
+ * beyond those get leaves of their own. (Callers reserve a slot for each
+ * either way.) */
+static uint32_t mk_const(pg_pass *p, double k, uint64_t links)
 {
     int c = 0;
     for (; c < 4 && p->kleaf[c] != PG_NIL; c++)
         if (p->konst[c] == k && signbit(p->konst[c]) == signbit(k))
-            return can_link(p->kleaf[c], 1) ? p->kleaf[c] : mk_leaf(p, k);
+            return can_link(p->kleaf[c], links) ? p->kleaf[c] : mk_leaf(p, k);
     uint32_t r = mk_leaf(p, k);
     if (c < 4) {
         p->konst[c] = k;
@@ -345,14 +390,62 @@ static uint32_t mk_powk(pg_pass *p, uint32_t a, double k)
     return r;
 }
 
-/* Adds contribution c (PG_NIL: none) to operand o's gradient: the float
- * passes' `grad += c`, as an ADD node after the first. */
-static void add_to(pg_pass *p, uint32_t o, uint32_t c)
+/* Adds term t (t.a == PG_NIL: none) to operand o's gradient, after those
+ * added before: the float passes' `grad += t`. */
+static void add_to(pg_pass *p, uint32_t o, term t)
 {
-    if (c == PG_NIL)
+    if (t.a == PG_NIL)
         return;
     uint32_t k = p->slot[o];
-    p->gn[k] = p->gn[k] == PG_NIL ? c : mk(p, PG_ADD, p->gn[k], c);
+    p->terms[p->at[k] + p->got[k]++] = t;
+}
+
+/* Makes the gradient of the node at position k from its terms, once all have
+ * come (the pass has reached k): nothing for none, the node of a lone plain
+ * term, a MUL for a lone product, else a PG_DOT over the terms in the order
+ * they came, a plain term c as the product c * 1. The PG_DOT adds its
+ * products from the first, left to right, as the float passes add the
+ * terms, so the two agree to the bit. Makes nothing on failure. */
+static int settle(pg_pass *p, uint32_t k)
+{
+    const term *t = p->terms + p->at[k];
+    uint32_t n = p->got[k], plain = 0;
+    if (n == 0 || p->gn[k] != PG_NIL) /* none, or settled already */
+        return PG_OK;
+    if (n == 1 && t[0].b == PG_NIL) {
+        p->gn[k] = t[0].a;
+        return PG_OK;
+    }
+    int s = room_for_nodes(p, 2); /* the node, and a leaf holding 1 */
+    if (s != PG_OK)
+        return s;
+    if (n == 1) {
+        if (!can_link(t[0].a, 2) || !can_link(t[0].b, 2))
+            return PG_EFULL;
+        p->gn[k] = mk(p, PG_MUL, t[0].a, t[0].b);
+        return PG_OK;
+    }
+    uint32_t *operands = pg_realloc(NULL, (2 * (size_t)n + 1) * sizeof(uint32_t));
+    if (!operands)
+        return PG_ENOMEM;
+    for (uint32_t j = 0; j < n; j++)
+        plain += t[j].b == PG_NIL;
+    uint32_t one = plain ? mk_const(p, 1.0, plain) : PG_NIL;
+    operands[0] = 2 * n;
+    for (uint32_t j = 1; j <= 2 * n; j++) { /* linked as written, so one read each */
+        const term *tj = &t[(j - 1) / 2];
+        uint32_t o = j & 1 ? tj->a : tj->b != PG_NIL ? tj->b : one;
+        if (!can_link(o, 1)) {
+            while (--j > 0)
+                pg_A.side[operands[j]].refs--;
+            free(operands);
+            return PG_EFULL;
+        }
+        pg_A.side[o].refs++;
+        operands[j] = o;
+    }
+    p->gn[k] = keep(p, pg_nary_node(PG_DOT, operands));
+    return PG_OK;
 }
 
 /* Whether operand o's gradient is wanted: it leads to an input. */
@@ -372,22 +465,28 @@ static void create_rule(pg_pass *p, uint32_t out, uint32_t g);
 static int begin(pg_pass *p)
 {
     pg_value *val = pg_A.val;
-    if (p->mode == PG_PASS_CREATE) {
-        /* a leaf per seed, and an ADD where an output repeats */
-        if (2 * p->nout > UINT32_MAX)
-            return PG_EFULL;
-        uint32_t *b = pg_realloc(p->made, 2 * p->nout * sizeof(uint32_t));
-        if (!b)
+    if (p->mode == PG_PASS_CREATE) { /* room for the terms; a leaf per seed */
+        size_t total = 0;
+        for (uint32_t k = 0; k < p->n; k++) {
+            if (p->at[k] >= UINT32_MAX / 2) /* settle's operands must count */
+                return PG_EFULL;
+            size_t most = p->at[k];
+            p->at[k] = total;
+            total += most;
+        }
+        if (total > SIZE_MAX / sizeof(term))
             return PG_ENOMEM;
-        p->made = b;
-        p->made_cap = 2 * p->nout;
-        int s = pg_reserve((uint32_t)(2 * p->nout));
+        if (!(p->terms = pg_realloc(NULL, (total ? total : 1) * sizeof(term))))
+            return PG_ENOMEM;
+        int s = room_for_nodes(p, p->nout);
         if (s != PG_OK)
             return s;
-        for (uint32_t k = 0; k < p->n; k++)
+        for (uint32_t k = 0; k < p->n; k++) { /* nothing fails from here */
             p->gn[k] = PG_NIL;
-        for (size_t k = 0; k < p->nout; k++) /* nothing fails from here */
-            add_to(p, p->outs[k], mk_leaf(p, p->seeds[k]));
+            p->got[k] = 0;
+        }
+        for (size_t k = 0; k < p->nout; k++)
+            add_to(p, p->outs[k], node_term(mk_leaf(p, p->seeds[k])));
         return PG_OK;
     }
     for (uint32_t k = 0; k < p->n; k++) {
@@ -423,6 +522,13 @@ int64_t pg_pass_run(pg_pass *p)
     }
     for (; p->cursor < p->n; p->cursor++) {
         uint32_t k = p->cursor, i = p->list[k];
+        if (p->mode == PG_PASS_CREATE) { /* every term has come */
+            int s = settle(p, k);
+            if (s != PG_OK) {
+                p->failed = 1;
+                return s;
+            }
+        }
         if (p->hooked[k] && !p->stopped) {
             p->stopped = 1;
             return i;
@@ -468,15 +574,7 @@ int pg_pass_set_grad(pg_pass *p, double grad)
         return PG_OK;
     }
     /* the gradient becomes a leaf: nothing flows back through a hook */
-    if (p->nmade == p->made_cap) {
-        size_t want = p->made_cap ? 2 * p->made_cap : 64;
-        uint32_t *b = pg_realloc(p->made, want * sizeof(uint32_t));
-        if (!b)
-            return PG_ENOMEM;
-        p->made = b;
-        p->made_cap = want;
-    }
-    int s = pg_reserve(1);
+    int s = room_for_nodes(p, 1);
     if (s != PG_OK)
         return s;
     p->gn[k] = mk_leaf(p, grad);
@@ -520,51 +618,62 @@ int pg_pass_results(pg_pass *p, uint32_t *result)
             pg_release(result[j]);
     return s;
 }
-/* ---- The gradient columns over nodes: each operation makes a node. Last in
- * the file, so that these names mean nothing anywhere else. */
-#define ADD(a, b)   mk(p, PG_ADD, a, b)
-#define SUB(a, b)   mk(p, PG_SUB, a, b)
-#define MUL(a, b)   mk(p, PG_MUL, a, b)
-#define DIV(a, b)   mk(p, PG_DIV, a, b)
-#define NEG(a)      mk(p, PG_NEG, a, PG_NIL)
-#define POW(a, b)   mk(p, PG_POW, a, b)
-#define POWK(a, k)  mk_powk(p, a, k)
-#define LOG(a)      mk(p, PG_LOG, a, PG_NIL)
-#define EXP(a)      mk(p, PG_EXP, a, PG_NIL)
-#define SIN(a)      mk(p, PG_SIN, a, PG_NIL)
-#define COS(a)      mk(p, PG_COS, a, PG_NIL)
-#define ABS(a)      mk(p, PG_ABS, a, PG_NIL)
-#define SIGN(a)     mk(p, PG_SIGN, a, PG_NIL)
-#define RELU(a)     mk(p, PG_RELU, a, PG_NIL)
-#define MASK(c, a)  mk(p, PG_MASK, c, a)
-#define K(c)        mk_const(p, c)
-#define ZERO        PG_NIL
+/* ---- The gradient columns over nodes: each operation makes a node from
+ * its operands' nodes (real), except MUL, which makes a term, so that the
+ * product a column ends with reaches add_to unmade. Last in the file, so
+ * that these names mean nothing anywhere else. */
 
-/* Passes node `out`'s gradient node g on to its operands, in the order of
- * backward_rule (rules.h), so that each operand's sum is built in the order
- * the float passes add it. */
-static void create_rule(pg_pass *p, uint32_t out, uint32_t g)
+/* Term t as a node: a product is made now. */
+static uint32_t real(pg_pass *p, term t)
 {
-    const pg_node *n = &pg_A.nodes[out];
-    uint32_t x = n->parent[0], y = n->parent[1];
+    return t.b == PG_NIL ? t.a : mk(p, PG_MUL, t.a, t.b);
+}
+
+#define T(i)        node_term(i)
+#define ADD(a, b)   T(mk(p, PG_ADD, real(p, a), real(p, b)))
+#define SUB(a, b)   T(mk(p, PG_SUB, real(p, a), real(p, b)))
+#define MUL(a, b)   ((term){real(p, a), real(p, b)})
+#define DIV(a, b)   T(mk(p, PG_DIV, real(p, a), real(p, b)))
+#define NEG(a)      T(mk(p, PG_NEG, real(p, a), PG_NIL))
+#define POW(a, b)   T(mk(p, PG_POW, real(p, a), real(p, b)))
+#define POWK(a, k)  T(mk_powk(p, real(p, a), k))
+#define LOG(a)      T(mk(p, PG_LOG, real(p, a), PG_NIL))
+#define EXP(a)      T(mk(p, PG_EXP, real(p, a), PG_NIL))
+#define SIN(a)      T(mk(p, PG_SIN, real(p, a), PG_NIL))
+#define COS(a)      T(mk(p, PG_COS, real(p, a), PG_NIL))
+#define ABS(a)      T(mk(p, PG_ABS, real(p, a), PG_NIL))
+#define SIGN(a)     T(mk(p, PG_SIGN, real(p, a), PG_NIL))
+#define RELU(a)     T(mk(p, PG_RELU, real(p, a), PG_NIL))
+#define MASK(c, a)  T(mk(p, PG_MASK, real(p, c), real(p, a)))
+#define K(c)        T(mk_const(p, c, 1))
+#define ZERO        T(PG_NIL)
+
+/* Passes node i's gradient node gi on to its operands, in the order of
+ * backward_rule (rules.h), so that each operand's terms come in the order
+ * the float passes add them. */
+static void create_rule(pg_pass *p, uint32_t i, uint32_t gi)
+{
+    const pg_node *n = &pg_A.nodes[i];
+    term x = T(n->parent[0]), y = T(n->parent[1]), g = T(gi), out = T(i);
     (void)y;
+    (void)out;
     switch (n->op) {
 #define R(OP, OUT, DX, DY)      \
     case OP:                    \
-        if (needs(p, x))        \
-            add_to(p, x, DX);   \
-        if (needs(p, y))        \
-            add_to(p, y, DY);   \
+        if (needs(p, x.a))      \
+            add_to(p, x.a, DX); \
+        if (needs(p, y.a))      \
+            add_to(p, y.a, DY); \
         break;
         PG_BINARY_RULES(R)
 #undef R
-#define R(OP, OUT, DX)                                       \
-    case OP: {                                               \
-        double k = OP == PG_POWK ? pg_A.val[y].data : 0.0;   \
-        (void)k;                                             \
-        if (needs(p, x))                                     \
-            add_to(p, x, DX);                                \
-        break;                                               \
+#define R(OP, OUT, DX)                                         \
+    case OP: {                                                 \
+        double k = OP == PG_POWK ? pg_A.val[y.a].data : 0.0;   \
+        (void)k;                                               \
+        if (needs(p, x.a))                                     \
+            add_to(p, x.a, DX);                                \
+        break;                                                 \
     }
         PG_UNARY_RULES(R)
 #undef R
@@ -582,16 +691,16 @@ static void create_rule(pg_pass *p, uint32_t out, uint32_t g)
             if (n->flags & PG_RUNS) {
                 for (uint32_t j = 0; j < count / 2; j++)
                     if (needs(p, v[0] + j))
-                        add_to(p, v[0] + j, PG_DOT_GRAD(g, v[1] + j));
+                        add_to(p, v[0] + j, PG_DOT_GRAD(g, T(v[1] + j)));
                 for (uint32_t j = 0; j < count / 2; j++)
                     if (needs(p, v[1] + j))
-                        add_to(p, v[1] + j, PG_DOT_GRAD(g, v[0] + j));
+                        add_to(p, v[1] + j, PG_DOT_GRAD(g, T(v[0] + j)));
             } else {
                 for (uint32_t j = 0; j + 1 < count; j += 2) {
                     if (needs(p, v[j]))
-                        add_to(p, v[j], PG_DOT_GRAD(g, v[j + 1]));
+                        add_to(p, v[j], PG_DOT_GRAD(g, T(v[j + 1])));
                     if (needs(p, v[j + 1]))
-                        add_to(p, v[j + 1], PG_DOT_GRAD(g, v[j]));
+                        add_to(p, v[j + 1], PG_DOT_GRAD(g, T(v[j])));
                 }
             }
             if ((count & 1) && needs(p, v[count - 1]))
@@ -600,7 +709,7 @@ static void create_rule(pg_pass *p, uint32_t out, uint32_t g)
         default: /* PG_LOGSUMEXP */
             for (uint32_t j = 0; j < count; j++)
                 if (needs(p, v[j]))
-                    add_to(p, v[j], PG_LOGSUMEXP_GRAD(g, v[j], out));
+                    add_to(p, v[j], PG_LOGSUMEXP_GRAD(g, T(v[j]), out));
         }
     }
     }

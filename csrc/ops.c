@@ -188,10 +188,7 @@ static uint8_t dot_runs(const uint32_t *v, uint32_t count)
     return PG_RUNS;
 }
 
-/* Makes the node op over operands (owned from here on, with its count first),
- * whose links are taken, with one hold for the caller; its value from its
- * rule. The caller has reserved its slot. */
-static uint32_t nary_node(uint8_t op, uint32_t *operands)
+uint32_t pg_nary_node(uint8_t op, uint32_t *operands)
 {
     uint32_t r = pg_node_new(op, 0.0, PG_NIL, PG_NIL);
     pg_node *node = &pg_A.nodes[r];
@@ -247,7 +244,7 @@ int64_t pg_nary(uint8_t op, const uint32_t *idx, const double *k, size_t n)
     operands[0] = (uint32_t)n;
     for (size_t j = 0; j < n; j++)
         operands[j + 1] = idx[j] != PG_NIL ? idx[j] : number_leaf(k[j], 1);
-    uint32_t r = nary_node(op, operands);
+    uint32_t r = pg_nary_node(op, operands);
     if (!recording)
         nary_to_leaf(r);
     return r;
@@ -322,7 +319,7 @@ int64_t pg_dense(const uint32_t *w, const uint32_t *b, const uint32_t *x, const 
         }
         if (b)
             v[count] = b[j];
-        out[j] = nary_node(PG_DOT, v);
+        out[j] = pg_nary_node(PG_DOT, v);
     }
     free(operands);
     if (act != PG_LEAF) {

@@ -224,6 +224,35 @@ def test_derivative_graphs_draw_with_the_internal_ops():
     assert {"mask", "sign"} <= ops
 
 
+def test_a_gradient_of_many_terms_is_one_dot_over_them_in_order(live):
+    """create_graph keeps each product term unmade until the operand's whole
+    gradient is known, then makes one dot over the terms, in the order
+    backward() adds them (a plain term times a leaf holding 1): one node
+    where an ADD and a MUL per term would be 21, and equal to the bit."""
+    w = Value(0.7)
+    xs = [Value(0.1 * k - 0.45) for k in range(10)]
+    out = pygrad.sum([w * x for x in xs]) + w.tanh() + w
+    out.backward()
+    base = live_now()
+    (g,) = pygrad.grad(out, w, create_graph=True)
+    assert g.op == "dot" and g.data == w.grad
+    kids = g.children
+    firsts, seconds = [k.data for k in kids[0::2]], [k.data for k in kids[1::2]]
+    # the reverse of creation: `+ w` (plain), tanh's product, then the ten
+    # products of the sum's gradient with each x, last x first
+    assert seconds[0] == 1.0 and firsts[0] == 1.0
+    assert seconds[1] == 1.0 - w.tanh().data ** 2
+    assert seconds[2:] == [x.data for x in reversed(xs)] and firsts[2:] == [1.0] * 10
+    # the dot, the seed, the shared leaf 1, and tanh's out * out and 1 - it
+    del kids
+    assert live_now() - base == 5
+    (h,) = pygrad.grad(g, w)
+    t = math.tanh(0.7)
+    assert close(h.data, -2 * t * (1 - t * t), rel=1e-15, abs_=0.0)
+    del g, h, out, w, xs
+    assert live_now() == live
+
+
 def test_nothing_is_left_behind(live):
     x, y = Value(0.3), Value(0.7)
     out = pygrad.logsumexp([x * y, y.sin()]) + pygrad.dot([x], [y]) + (x ** y).relu()
