@@ -239,3 +239,22 @@ int pg_forward(uint32_t root)
     }
     return PG_OK;
 }
+
+int pg_backward_node(uint32_t i)
+{
+    if (!pg_live(i))
+        return PG_EINDEX;
+    if (pg_A.nodes[i].op != PG_LEAF)
+        backward_rule(pg_A.val, &pg_A.nodes[i], i);
+    return PG_OK;
+}
+
+int64_t pg_local_grads(uint32_t i, double *out, size_t max)
+{
+    if (!pg_live(i))
+        return PG_EINDEX;
+    uint32_t count;
+    pg_operands(&pg_A.nodes[i], &count);
+    local_rule(pg_A.val, &pg_A.nodes[i], i, out, max < count ? (uint32_t)max : count);
+    return count;
+}

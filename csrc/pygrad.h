@@ -164,6 +164,14 @@ int64_t pg_nearest(uint32_t root, uint32_t *out, uint32_t max, int *more);
  * the sum of its contributions, added in reverse order of creation. Leaves
  * accumulate across calls. Allocates nothing: fails only on a bad index. */
 int pg_backward(uint32_t root, double seed);
+/* One step of a reverse pass by hand: adds node i's grad times each of its
+ * local derivatives to its operands' grads (micrograd's `_backward`). A
+ * leaf's does nothing. */
+int pg_backward_node(uint32_t i);
+/* Node i's local derivatives (d i / d operand, from its rule with a gradient
+ * of 1), one per operand in order, into out: at most max written. Returns
+ * the number of operands (0 for a leaf). */
+int64_t pg_local_grads(uint32_t i, double *out, size_t max);
 /* Replay: recomputes the data of every non-leaf node under root, parents
  * first, from the leaves' current data with the same rules as building. */
 int pg_forward(uint32_t root);

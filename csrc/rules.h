@@ -309,6 +309,60 @@ PG_HOT void backward_rule(pg_value *val, const pg_node *n, uint32_t i)
     }
 }
 
+/* Node i's local derivatives, d i / d operand, one per operand in order
+ * (none for a leaf; PG_POWK's hidden exponent is not an operand): the same
+ * columns read with g = 1, for the teaching tools. Writes at most max. */
+PG_COLD void local_rule(const pg_value *val, const pg_node *n, uint32_t i, double *d,
+                        uint32_t max)
+{
+    const double g = 1.0, out = val[i].data;
+    (void)out;
+    switch (n->op) {
+#define R(OP, OUT, DX, DY)                         \
+    case OP: {                                     \
+        double x = val[n->parent[0]].data;         \
+        double y = val[n->parent[1]].data;         \
+        (void)x;                                   \
+        (void)y;                                   \
+        if (max > 0)                               \
+            d[0] = DX;                             \
+        if (max > 1)                               \
+            d[1] = DY;                             \
+        return;                                    \
+    }
+        PG_BINARY_RULES(R)
+#undef R
+#define R(OP, OUT, DX)                             \
+    case OP: {                                     \
+        double x = val[n->parent[0]].data;         \
+        double k = OP == PG_POWK ? exponent(val, n) : 0.0; \
+        (void)x;                                   \
+        (void)k;                                   \
+        if (max > 0)                               \
+            d[0] = DX;                             \
+        return;                                    \
+    }
+        PG_UNARY_RULES(R)
+#undef R
+    case PG_LEAF:
+        return;
+    default: {
+        uint32_t count;
+        const uint32_t *v = pg_operands(n, &count);
+        for (uint32_t j = 0; j < count && j < max; j++) {
+            if (n->op == PG_SUM)
+                d[j] = PG_SUM_GRAD(g);
+            else if (n->op == PG_LOGSUMEXP)
+                d[j] = PG_LOGSUMEXP_GRAD(g, val[v[j]].data, out);
+            else if ((count & 1) && j == count - 1)
+                d[j] = PG_DOT_BIAS_GRAD(g);
+            else
+                d[j] = PG_DOT_GRAD(g, val[v[j ^ 1]].data);
+        }
+    }
+    }
+}
+
 #undef ADD
 #undef SUB
 #undef MUL

@@ -14,9 +14,10 @@ from .export import draw_dot, graph, render
 from .nary import dot, logsumexp, sum
 from .checks import GradcheckError, gradcheck, gradgradcheck
 from .autograd import grad
+from .teach import check_manual, explain
 from . import datasets, func, nn, optim
 
 __all__ = ["Value", "Leaves", "no_grad", "stats", "draw_dot", "graph", "render",
            "dot", "logsumexp", "grad", "gradcheck", "gradgradcheck", "GradcheckError",
-           "datasets", "func", "nn", "optim"]
+           "explain", "check_manual", "datasets", "func", "nn", "optim"]
 __version__ = "0.1.0"

@@ -65,6 +65,13 @@ def _nodes(root: Value, max_nodes: Optional[int]) -> Tuple[List[Tuple[int, List[
     return nodes, more or k < listed
 
 
+def node_names(nodes: List[Tuple[int, List[int]]]) -> Dict[int, str]:
+    """A name for each node of a _nodes() listing: its label, else n0, n1, ...
+    by its place in the listing (root first). A bounded listing is the start
+    of the whole one, so draw_dot and the teaching tools agree on names."""
+    return {i: _label(i) or f"n{k}" for k, (i, _) in enumerate(nodes)}
+
+
 def _number(x: float) -> Union[float, str]:
     """x for JSON: finite floats as they are, the others as the strings
     "NaN", "Infinity" and "-Infinity" (what JavaScript's Number() reads)."""
@@ -114,14 +121,16 @@ def _record(text: str) -> str:
 
 
 def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR",
-             max_nodes: Optional[int] = 500) -> graphviz.Digraph:
+             max_nodes: Optional[int] = 500, check: Any = None) -> graphviz.Digraph:
     """A graphviz.Digraph of the graph under root, as micrograd draws it.
 
     One record per value showing `label | data | grad` (4 decimals), one
     small circle per operation, an edge from each operand to its operation
     and from the operation to its result. rankdir is "LR" or "TB"; format is
     any Graphviz output format. Past max_nodes values (None: no bound), the
-    nodes nearest the root are drawn and the drawing says that more are not."""
+    nodes nearest the root are drawn and the drawing says that more are not.
+    A value with no label shows the name pygrad.explain gives it. With check
+    (a pygrad.check_manual report), right gradients are green, wrong red."""
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
     if format not in graphviz.FORMATS:
@@ -129,9 +138,13 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR",
     nodes, truncated = _nodes(root, max_nodes)
     dot = graphviz.Digraph(format=format, graph_attr={"rankdir": rankdir})
     drawn = {i for i, _ in nodes}
+    names = node_names(nodes)
     for i, operands in nodes:
-        text = f"{{ {_record(_label(i))} | data {lib.pg_data(i):.4f} | grad {lib.pg_grad(i):.4f} }}"
-        dot.node(f"v{i}", text, shape="record")
+        text = f"{{ {_record(names[i])} | data {lib.pg_data(i):.4f} | grad {lib.pg_grad(i):.4f} }}"
+        right = None if check is None else check.right(i)
+        colour = {} if right is None else {"style": "filled",
+                                            "fillcolor": "palegreen" if right else "salmon"}
+        dot.node(f"v{i}", text, shape="record", **colour)
         if not operands:
             continue
         dot.node(f"op{i}", op_name(i), shape="circle", fontsize="10", margin="0.02")

@@ -195,8 +195,9 @@ class Value:
     # a slower store (about 13% more instructions): a forged index can make a
     # Value act on another node, but its release is refused by the core unless
     # the node has a hold to give, so the arena stays whole. A bare
-    # object.__new__(Value) has no _i and names no node.
-    __slots__ = ("_i", "__weakref__")
+    # object.__new__(Value) has no _i and names no node. __dict__ holds what
+    # users set on a Value (optimizer state, colours), as on micrograd's.
+    __slots__ = ("_i", "__dict__", "__weakref__")
 
     _i: int
 
@@ -222,14 +223,18 @@ class Value:
             return
         _release(i)
 
-    def __reduce__(self) -> Tuple[Callable[[float, float, str], Value], Tuple[float, float, str]]:
-        # Pickles and copies as a leaf with the same data, grad and label.
-        return (_restore, (self.data, self.grad, self.label))
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # Pickles and copies as a leaf with the same data, grad and label, and
+        # the attributes set on it.
+        return (_restore, (self.data, self.grad, self.label), self.__dict__ or None)
 
     def __setstate__(self, state: object) -> None:
-        # Only a hand-made pickle gets here: pygrad's own never carry state.
-        raise TypeError("a Value cannot be given state by a pickle: pygrad pickles a "
-                        "Value as a call that makes a new leaf")
+        # pygrad's pickles carry only a dict of attributes; _i is never one.
+        if (not isinstance(state, dict) or "_i" in state
+                or not all(type(k) is str for k in state)):
+            raise TypeError("a Value cannot be given state by a pickle: pygrad pickles a "
+                            "Value as a call that makes a new leaf, and its attributes")
+        self.__dict__.update(state)
 
     # ---- Attributes.
 
@@ -390,6 +395,12 @@ class Value:
     cos = _unop(lib.PG_COS, "cos", "Cosine.")
 
     # ---- Graph passes.
+
+    def _backward(self) -> None:
+        """One step of backpropagation by hand, as in micrograd: adds this
+        node's grad times each local derivative to its operands' grad. A
+        leaf's does nothing."""
+        check(lib.pg_backward_node(self._i))
 
     def backward(self, grad: Number = 1.0, retain_graph: Optional[bool] = None) -> None:
         """Backpropagates from this value, seeded with grad.
