@@ -12,19 +12,7 @@ import pytest
 import pygrad
 from pygrad import Value
 
-from helpers import close, live_now
-
-
-def worked_example():
-    """The tutorials' example: L = (a*b + c) * f, every node labelled."""
-    a, b, c, f = Value(2.0, "a"), Value(-3.0, "b"), Value(10.0, "c"), Value(-2.0, "f")
-    e = a * b
-    e.label = "e"
-    d = e + c
-    d.label = "d"
-    L = d * f
-    L.label = "L"
-    return a, b, c, f, e, d, L
+from helpers import close, live_now, worked_example
 
 
 def test_manual_backward_steps_of_the_worked_example(live):
