@@ -163,6 +163,7 @@ uint32_t pg_node_new(uint8_t op, double data, uint32_t p0, uint32_t p1)
     n->holds = 1;
     pg_A.log[pg_A.log_len++] = i;
     pg_A.side[i] = (pg_side){.refs = 1, .ext = 0};
+    pg_A.made++;
     if (p0 != PG_NIL)
         pg_A.side[p0].refs++;
     if (p1 != PG_NIL)
@@ -183,6 +184,7 @@ uint32_t pg_run_new(uint32_t n, const double *data)
         pg_A.side[i] = (pg_side){.refs = 1, .ext = 0};
     }
     pg_A.used += n;
+    pg_A.made += n;
     return first;
 }
 
@@ -571,6 +573,11 @@ void pg_get_stats(pg_stats *out)
                  + pg_A.order_bytes + pg_A.label_bytes;
     out->cached_orders = pg_A.norders;
     out->order_bytes = pg_A.order_bytes;
+}
+
+uint64_t pg_made(void)
+{
+    return pg_A.made;
 }
 
 #if defined(__has_feature)

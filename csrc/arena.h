@@ -97,6 +97,7 @@ typedef struct pg_arena {
                             at the last trim, whose release trims again; or
                             PG_NIL */
     uint32_t limit;      /* most slots allowed (pg_test_node_limit) */
+    uint64_t made;       /* nodes made since the process began (pg_made) */
     /* The creation log: the index of every node made, in the order made.
      * [0, log_len) is in use; entry q is current while log[q] names a live
      * node whose pos is q, and stale after that node is freed. Because a

@@ -269,6 +269,10 @@ int pg_take_interrupt(void);
 
 /* Fills *out with the arena's figures. */
 void pg_get_stats(pg_stats *out);
+/* How many nodes have been made since the process began: it changes exactly
+ * when a node is made, so the facade can tell that none has been since it
+ * last looked. */
+uint64_t pg_made(void);
 /* How this core was compiled: "release", or the sanitizers built in, such as
  * "address,undefined". Read from the compiler's own macros, so a test run can
  * refuse a core that is not instrumented as it expects. */

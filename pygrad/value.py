@@ -278,8 +278,11 @@ class Value:
     @property
     def children(self) -> Tuple[Value, ...]:
         """The operands, in order: (a, b) for a * b, (a,) for a.tanh(), () for a
-        leaf, (w0, x0, w1, x1, ..., bias) for pygrad.dot."""
-        return tuple(_handle(p) for p in operand_indices(self._i))
+        leaf, (w0, x0, w1, x1, ..., bias) for pygrad.dot. Each is the Value
+        you hold for that node when you hold one, and the same object on
+        every walk while it lives (pygrad.handles)."""
+        from .handles import value_of
+        return tuple(value_of(p) for p in operand_indices(self._i))
 
     # micrograd's names, so code that walks micrograd graphs runs unchanged.
     _op = op
@@ -448,12 +451,19 @@ def _restore(data: float, grad: float, label: str) -> Value:
     return v
 
 
+# How many calls of own() there have been: its Values may name nodes made
+# before (a gradient that is an existing node), which pygrad.handles must
+# know to look for.
+adopted = [0]
+
+
 @atomic
 def own(indices: Any, count: int) -> List[Value]:
     """Values for the count node indices in indices (a sequence or a C array),
     taking over the holds the core gave on them; one not yet in a Value when
     something fails is given back. The caller is atomic too, so that nothing
     runs between the core's call and this one."""
+    adopted[0] += 1
     values: List[Value] = []
     try:
         for j in range(count):

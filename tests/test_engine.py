@@ -8,6 +8,7 @@ import pytest
 
 import pygrad
 from pygrad import Value, no_grad
+from pygrad.value import _handle
 from helpers import central_difference, close, worked_example
 
 
@@ -184,8 +185,8 @@ def test_attributes():
 def test_handles_of_one_node_are_equal_and_hash_alike():
     a, b = Value(1.0), Value(1.0)
     c = a * b
-    first, second = c.children[0], c.children[0]
-    assert first == a and second == a and first is not a
+    first, second = c.children[0], _handle(a._i)  # a walk's, and a second handle
+    assert first is a and second == a and second is not a
     assert hash(first) == hash(a)
     assert len({a, first, second}) == 1
     assert a != b  # equal data, different nodes
