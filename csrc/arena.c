@@ -15,6 +15,8 @@ pg_arena pg_A = {
     .limit = PG_NIL, /* indices 0 .. PG_NIL - 1 */
 };
 
+_Thread_local uint32_t pg_scope_now;
+
 void *pg_realloc(void *p, size_t n)
 {
     if (pg_A.fail_countdown && --pg_A.fail_countdown == 0)
@@ -31,20 +33,86 @@ static uint64_t pow2_at_least(uint64_t n, uint64_t floor)
     return cap;
 }
 
+/* Appends the scope run {pos, scope} as run number *kept, where no run
+ * after it exists: over a run left empty at the same pos, and not at all
+ * when the run before has the same scope. */
+static void push_run(uint32_t *kept, uint32_t pos, uint32_t scope)
+{
+    pg_scope_run *runs = pg_A.runs;
+    if (*kept > 0 && runs[*kept - 1].pos == pos)
+        --*kept;
+    if (*kept > 0 ? runs[*kept - 1].scope == scope : scope == 0)
+        return;
+    runs[(*kept)++] = (pg_scope_run){pos, scope};
+}
+
 /* Drops the log's stale entries, keeping the order of the rest, and points
- * each live node's pos at its new entry. */
+ * each live node's pos, and each scope run's, at its new entry. */
 static void log_compact(void)
 {
     pg_node *nodes = pg_A.nodes;
-    uint32_t w = 0;
+    uint32_t w = 0, r = 0, kept = 0;
     for (uint32_t q = 0; q < pg_A.log_len; q++) {
+        for (; r < pg_A.nruns && pg_A.runs[r].pos <= q; r++)
+            push_run(&kept, w, pg_A.runs[r].scope);
         uint32_t i = pg_A.log[q];
         if (pg_live(i) && nodes[i].pos == q) {
             pg_A.log[w] = i;
             nodes[i].pos = w++;
         }
     }
+    for (; r < pg_A.nruns; r++)
+        push_run(&kept, w, pg_A.runs[r].scope);
+    pg_A.nruns = kept;
     pg_A.log_len = w;
+}
+
+/* The scope of log entry q: that of the last run starting at or before it. */
+static uint32_t scope_at(uint32_t q)
+{
+    uint32_t lo = 0, hi = pg_A.nruns; /* runs [0, lo) start at or before q */
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (pg_A.runs[mid].pos <= q)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? pg_A.runs[lo - 1].scope : 0;
+}
+
+/* Starts a run for the calling thread's scope at the next log entry, if it
+ * differs from the last run's (room was made by pg_scope_room). */
+static void note_scope(void)
+{
+    uint32_t s = pg_scope_now;
+    if (s != pg_A.scope_last) {
+        push_run(&pg_A.nruns, pg_A.log_len, s);
+        pg_A.scope_last = s;
+    }
+}
+
+int pg_scope_room(uint32_t k)
+{
+    if ((uint64_t)pg_A.nruns + k <= pg_A.runs_cap)
+        return PG_OK;
+    uint64_t cap = pow2_at_least((uint64_t)pg_A.nruns + k, 16);
+    if (cap > UINT32_MAX)
+        return PG_EFULL;
+    pg_scope_run *runs = pg_realloc(pg_A.runs, (size_t)cap * sizeof *runs);
+    if (!runs)
+        return PG_ENOMEM;
+    pg_A.runs = runs;
+    pg_A.runs_cap = (uint32_t)cap;
+    return PG_OK;
+}
+
+uint32_t pg_scope_switch(uint32_t s)
+{
+    uint32_t old = pg_scope_now;
+    pg_scope_now = s;
+    pg_A.scoped_threads += (s != 0) - (old != 0);
+    return old;
 }
 
 /* Makes room for n more log entries: by compacting when at least half the
@@ -52,6 +120,9 @@ static void log_compact(void)
  * growing the log and its marks. */
 static int log_room(uint32_t n)
 {
+    int s = pg_scope_room(1);
+    if (s != PG_OK)
+        return s;
     if ((uint64_t)pg_A.log_len + n <= pg_A.log_cap)
         return PG_OK;
     uint32_t live = pg_A.used - pg_A.nfree;
@@ -161,6 +232,8 @@ uint32_t pg_node_new(uint8_t op, double data, uint32_t p0, uint32_t p1)
     n->op = op;
     n->flags = 0;
     n->holds = 1;
+    if (pg_A.scoped_threads | pg_A.scope_last)
+        note_scope();
     pg_A.log[pg_A.log_len++] = i;
     pg_A.side[i] = (pg_side){.refs = 1, .ext = 0};
     pg_A.made++;
@@ -176,6 +249,8 @@ uint32_t pg_run_new(uint32_t n, const double *data)
     /* Past the top slot, not from the free list: the only way to be sure of
      * n neighbours. */
     uint32_t first = pg_A.used;
+    if (pg_A.scoped_threads | pg_A.scope_last)
+        note_scope();
     for (uint32_t i = first; i < first + n; i++) {
         pg_A.val[i] = (pg_value){data[i - first], 0.0};
         pg_A.nodes[i] = (pg_node){.parent = {PG_NIL, PG_NIL}, .pos = pg_A.log_len,
@@ -570,6 +645,7 @@ void pg_get_stats(pg_stats *out)
                  + (uint64_t)pg_A.log_cap * sizeof(uint32_t)
                  + (pg_A.log ? (uint64_t)(pg_A.log_cap / 64 + 1) * sizeof(uint64_t) : 0)
                  + (uint64_t)pg_A.ext_cap * sizeof(pg_ext)
+                 + (uint64_t)pg_A.runs_cap * sizeof(pg_scope_run)
                  + pg_A.order_bytes + pg_A.label_bytes;
     out->cached_orders = pg_A.norders;
     out->order_bytes = pg_A.order_bytes;
@@ -578,6 +654,26 @@ void pg_get_stats(pg_stats *out)
 uint64_t pg_made(void)
 {
     return pg_A.made;
+}
+
+uint32_t pg_scope_set(uint32_t s)
+{
+    return pg_scope_switch(s);
+}
+
+int64_t pg_holds(uint32_t i)
+{
+    return pg_live(i) ? pg_A.nodes[i].holds : PG_EINDEX;
+}
+
+uint32_t pg_scope_get(void)
+{
+    return pg_scope_now;
+}
+
+int64_t pg_scope_of(uint32_t i)
+{
+    return pg_live(i) ? (int64_t)scope_at(pg_A.nodes[i].pos) : PG_EINDEX;
 }
 
 #if defined(__has_feature)

@@ -82,6 +82,14 @@ typedef struct pg_ext {
 #define PG_ORDER_BUDGET (8u << 20)
 #endif
 
+/* Where the creation log changes scope: log entries from pos up to the next
+ * run's pos were made in scope `scope` (pg_scope_set); entries before the
+ * first run, in scope 0. A node's scope costs it no bytes: only a change of
+ * scope between one node made and the next adds a run. */
+typedef struct pg_scope_run {
+    uint32_t pos, scope;
+} pg_scope_run;
+
 typedef struct pg_arena {
     /* Slot i is nodes[i], val[i] and side[i]: three blocks of cap entries;
      * [0, used) handed out, live or free. */
@@ -98,6 +106,12 @@ typedef struct pg_arena {
                             PG_NIL */
     uint32_t limit;      /* most slots allowed (pg_test_node_limit) */
     uint64_t made;       /* nodes made since the process began (pg_made) */
+    /* Scope runs, in pos order: [0, nruns) of runs_cap. Compacting the log
+     * rewrites their pos and drops the runs left empty. */
+    pg_scope_run *runs;
+    uint32_t nruns, runs_cap;
+    uint32_t scope_last;     /* the last run's scope, or 0 when none */
+    uint32_t scoped_threads; /* threads whose pg_scope_now is not 0 */
     /* The creation log: the index of every node made, in the order made.
      * [0, log_len) is in use; entry q is current while log[q] names a live
      * node whose pos is q, and stale after that node is freed. Because a
@@ -120,6 +134,17 @@ typedef struct pg_arena {
 
 /* The one arena of the process (arena.c). */
 extern pg_arena pg_A;
+
+/* The calling thread's scope, given to every node it makes (pg_scope_set). */
+extern _Thread_local uint32_t pg_scope_now;
+
+/* Sets the calling thread's scope, keeping scoped_threads; returns the old. */
+uint32_t pg_scope_switch(uint32_t s);
+
+/* Makes room for k more scope runs; on failure nothing changes that anyone
+ * can see. pg_reserve and pg_reserve_run make room for one, enough for any
+ * call that makes all its nodes in one scope. */
+int pg_scope_room(uint32_t k);
 
 /* realloc through the failure-injection hook; NULL on failure. */
 void *pg_realloc(void *p, size_t n);

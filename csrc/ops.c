@@ -251,7 +251,7 @@ int64_t pg_nary(uint8_t op, const uint32_t *idx, const double *k, size_t n)
 }
 
 int64_t pg_dense(const uint32_t *w, const uint32_t *b, const uint32_t *x, const double *xk,
-                 size_t nin, size_t nout, uint8_t act, uint32_t *out)
+                 size_t nin, size_t nout, uint8_t act, const uint32_t *scopes, uint32_t *out)
 {
     RETURN_IF_INTERRUPTED();
     if (nin == 0 || nout == 0 || nin > (UINT32_MAX - 3) / 2 || nout > (UINT32_MAX - 3) / 2
@@ -284,6 +284,8 @@ int64_t pg_dense(const uint32_t *w, const uint32_t *b, const uint32_t *x, const 
     size_t count = 2 * nin + (b ? 1 : 0), made = 0;
     uint32_t **operands = NULL;
     int s = pg_reserve((uint32_t)slots);
+    if (s == PG_OK && scopes) /* a run for each dot and each activation */
+        s = pg_scope_room((uint32_t)(2 * nout + 2));
     if (s == PG_OK && !(operands = pg_realloc(NULL, nout * sizeof *operands)))
         s = PG_ENOMEM;
     while (s == PG_OK && made < nout) { /* each neuron's operands, with count */
@@ -307,7 +309,9 @@ int64_t pg_dense(const uint32_t *w, const uint32_t *b, const uint32_t *x, const 
      * operands, whence the others copy them), then every neuron's dot, then
      * every activation, so that the activations lie in one run: the next
      * layer's inputs. */
-    uint32_t *first = operands[0];
+    uint32_t *first = operands[0], outer = pg_scope_now;
+    if (scopes)
+        pg_scope_switch(scopes[nout]);
     for (size_t i = 0; i < nin; i++)
         first[2 + 2 * i] = x[i] != PG_NIL ? x[i] : number_leaf(xk[i], (uint32_t)nout);
     for (size_t j = 0; j < nout; j++) {
@@ -319,17 +323,23 @@ int64_t pg_dense(const uint32_t *w, const uint32_t *b, const uint32_t *x, const 
         }
         if (b)
             v[count] = b[j];
+        if (scopes)
+            pg_scope_switch(scopes[j]);
         out[j] = pg_nary_node(PG_DOT, v);
     }
     free(operands);
     if (act != PG_LEAF) {
         for (size_t j = 0; j < nout; j++) {
             uint32_t d = out[j];
+            if (scopes)
+                pg_scope_switch(scopes[j]);
             out[j] = make(act, d, PG_NIL);
             pg_A.nodes[d].holds = 0; /* the dot's hold becomes its activation's link */
             pg_unlink(d);
         }
     }
+    if (scopes)
+        pg_scope_switch(outer);
     if (!recording) {
         for (size_t j = 0; j < nout; j++)
             if (pg_A.nodes[out[j]].op == PG_DOT)

@@ -98,9 +98,13 @@ int64_t pg_nary(uint8_t op, const uint32_t *idx, const double *k, size_t n);
  * biases are nodes. Fills out[0 .. nout-1] with the neurons' results, each
  * with one hold for the caller. The nodes are made inputs first, then the
  * dots, then the activations, so the results lie in consecutive slots when
- * those are free. Returns PG_OK, or fails having made nothing. */
+ * those are free. When scopes is not NULL, neuron j's dot and activation are
+ * made in scope scopes[j] (pg_scope_set) and the inputs' leaves in
+ * scopes[nout]; else all in the caller's scope.
+ * Returns PG_OK, or fails having made nothing. */
 int64_t pg_dense(const uint32_t *w, const uint32_t *b, const uint32_t *x, const double *xk,
-                 size_t nin, size_t nout, uint8_t act, uint32_t *out);
+                 size_t nin, size_t nout, uint8_t act, const uint32_t *scopes,
+                 uint32_t *out);
 /* n leaves (1 <= n < UINT32_MAX) holding data[0 .. n-1], at n consecutive
  * indices past every slot in use (a model's weights, made this way, are read
  * as plain arrays by dot and by the optimizers). Returns the first index;
@@ -117,6 +121,8 @@ int pg_retain(uint32_t i);
  * has no hold to give back: a wrong index can then never free a node that a
  * live node still names. */
 int pg_release(uint32_t i);
+/* The holds on node i (0 means no Value names it), or PG_EINDEX. */
+int64_t pg_holds(uint32_t i);
 
 /* ---- Reading and writing nodes. Getters return NaN (pg_data, pg_grad,
  * pg_const), a negative status (pg_op, pg_parent) or NULL (pg_label) when i
@@ -273,6 +279,17 @@ void pg_get_stats(pg_stats *out);
  * when a node is made, so the facade can tell that none has been since it
  * last looked. */
 uint64_t pg_made(void);
+
+/* ---- Scopes: a number the facade gives each scope a thread is in (0: none),
+ * recorded for every node the thread makes, at no cost in bytes per node. */
+
+/* Sets the calling thread's scope for the nodes it makes from now on, and
+ * returns the one it replaces. */
+uint32_t pg_scope_set(uint32_t s);
+/* The calling thread's scope. */
+uint32_t pg_scope_get(void);
+/* The scope node i was made in, or PG_EINDEX. */
+int64_t pg_scope_of(uint32_t i);
 /* How this core was compiled: "release", or the sanitizers built in, such as
  * "address,undefined". Read from the compiler's own macros, so a test run can
  * refuse a core that is not instrumented as it expects. */

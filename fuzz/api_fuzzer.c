@@ -72,12 +72,17 @@ static double f64(input *in)
 #define MAX_PARAMS 16
 
 static uint32_t held[MAX_HELD]; /* one entry per hold; an index may repeat */
+static uint32_t held_scope[MAX_HELD]; /* the scope held[k] was made in, or ANY */
 static int nheld;
+static uint32_t scope_model; /* the scope last set with pg_scope_set */
+#define ANY UINT32_MAX
 static pg_optim *opts[MAX_OPTS];
 static uint32_t opt_params[MAX_OPTS][MAX_PARAMS];
 static int opt_n[MAX_OPTS];
 
-static void hold(int64_t r)
+/* Keeps a hold on r (when r is a node) made in scope, or ANY when r was not
+ * made by this call (a retained node, a gradient that is an existing node). */
+static void hold_in(int64_t r, uint32_t scope)
 {
     if (r < 0)
         return;
@@ -85,7 +90,14 @@ static void hold(int64_t r)
         CHECK(pg_release((uint32_t)r) == PG_OK);
         return;
     }
+    held_scope[nheld] = scope;
     held[nheld++] = (uint32_t)r;
+}
+
+/* Keeps a hold on r, a node made just now in the current scope. */
+static void hold(int64_t r)
+{
+    hold_in(r, scope_model);
 }
 
 /* The holds the model says node i has. */
@@ -198,6 +210,18 @@ static void check_arena(void)
         CHECK(A->side[i].refs == links[i] + h && A->side[i].refs > 0);
     }
 
+    /* Scope runs: in order, each a change of scope, the last one scope_last;
+     * and every node held since it was made is in the scope it was made in. */
+    CHECK(A->nruns <= A->runs_cap && A->scoped_threads == (scope_model != 0));
+    for (uint32_t r = 0; r < A->nruns; r++) {
+        CHECK(A->runs[r].pos <= A->log_len);
+        CHECK(r ? A->runs[r].pos > A->runs[r - 1].pos && A->runs[r].scope != A->runs[r - 1].scope
+                : A->runs[r].scope != 0);
+    }
+    CHECK(A->scope_last == (A->nruns ? A->runs[A->nruns - 1].scope : 0));
+    for (int k = 0; k < nheld; k++)
+        CHECK(held_scope[k] == ANY || pg_scope_of(held[k]) == held_scope[k]);
+
     /* Marks are all 0 outside a pass. */
     for (uint32_t w = 0; A->log && w <= A->log_cap / 64; w++)
         CHECK(A->marks[w] == 0);
@@ -239,7 +263,13 @@ static void step(input *in)
     uint32_t i = pick(in), j;
     double x = f64(in);
     int64_t r;
-    switch (u8(in) % 29) {
+    switch (u8(in) % 30) {
+    case 29: { /* a scope for what is made next: few, so that runs repeat */
+        uint32_t s = u8(in) % 4;
+        CHECK(pg_scope_set(s) == scope_model);
+        scope_model = s;
+        break;
+    }
     case 0:
         hold(pg_leaf(x));
         break;
@@ -260,13 +290,14 @@ static void step(input *in)
         r = pg_retain(i);
         CHECK(r == PG_OK || r == PG_EINDEX || r == PG_EFULL);
         if (r == PG_OK)
-            hold(i);
+            hold_in(i, ANY);
         break;
     case 6: /* give back a hold the harness has */
         if (nheld) {
             int k = u8(in) % nheld;
             CHECK(pg_release(held[k]) == PG_OK);
             held[k] = held[--nheld];
+            held_scope[k] = held_scope[nheld];
         }
         break;
     case 7: /* a release the harness has no hold for: refused */
@@ -431,23 +462,28 @@ static void step(input *in)
         break;
     }
     case 25: { /* a dense layer over held nodes, numbers and anything */
-        uint32_t w[24], b[6], x[8], out[6];
+        uint32_t w[24], b[6], x[8], out[6], scopes[7];
         double k[8];
         size_t nin = u8(in) % 5, nout = u8(in) % 5;
         for (size_t j = 0; j < nin * nout; j++) /* often a run, as nn makes them */
             w[j] = u8(in) % 4 ? (j ? w[j - 1] + 1 : pick(in)) : pick(in);
-        for (size_t j = 0; j < nout; j++)
+        for (size_t j = 0; j < nout; j++) {
             b[j] = pick(in);
+            scopes[j] = u8(in) % 4;
+        }
+        scopes[nout] = u8(in) % 4;
         for (size_t j = 0; j < nin; j++) {
             x[j] = u8(in) % 4 == 0 ? PG_NIL : u8(in) % 2 && j ? x[j - 1] + 1 : pick(in);
             k[j] = f64(in);
         }
         uint8_t act = u8(in) % 4 == 0 ? PG_LEAF : (uint8_t)(u8(in) % (PG_NOPS + 1));
-        r = pg_dense(w, u8(in) % 4 ? b : NULL, x, u8(in) % 8 ? k : NULL, nin, nout, act, out);
+        int scoped = u8(in) % 2;
+        r = pg_dense(w, u8(in) % 4 ? b : NULL, x, u8(in) % 8 ? k : NULL, nin, nout, act,
+                     scoped ? scopes : NULL, out);
         CHECK(r == PG_OK || r == PG_EARG || r == PG_EINDEX || r == PG_ENOMEM || r == PG_EFULL
               || r == PG_EINTR);
         for (size_t j = 0; r == PG_OK && j < nout; j++)
-            hold(out[j]);
+            hold_in(out[j], scoped ? scopes[j] : scope_model);
         break;
     }
     case 26: { /* consecutive leaves */
@@ -506,7 +542,7 @@ static void step(input *in)
                       || (s == PG_EARG && mode == PG_PASS_BACKWARD));
                 for (size_t j = 0; s == PG_OK && j < nin; j++)
                     if (res[j] != PG_NIL)
-                        hold(res[j]);
+                        hold_in(res[j], ANY);
             }
             pg_pass_free(p);
             for (uint32_t k = 0; mode != PG_PASS_BACKWARD && k < before; k++)
@@ -550,6 +586,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pg_test_fail_alloc(0);
     pg_test_node_limit(0);
     pg_grad_mode(1);
+    pg_scope_set(0);
+    scope_model = 0;
     (void)pg_take_interrupt();
     for (int o = 0; o < MAX_OPTS; o++) {
         pg_optim_free(opts[o]);

@@ -15,9 +15,10 @@ from .nary import dot, logsumexp, sum
 from .checks import GradcheckError, gradcheck, gradgradcheck
 from .autograd import grad
 from .teach import check_manual, explain
+from .scopes import scope, scope_of
 from . import datasets, func, nn, optim
 
 __all__ = ["Value", "Leaves", "no_grad", "stats", "draw_dot", "graph", "render",
            "dot", "logsumexp", "grad", "gradcheck", "gradgradcheck", "GradcheckError",
-           "explain", "check_manual", "datasets", "func", "nn", "optim"]
+           "explain", "check_manual", "scope", "scope_of", "datasets", "func", "nn", "optim"]
 __version__ = "0.1.0"

@@ -5,6 +5,7 @@ import argparse
 import os
 import random
 import shutil
+import sys
 import time
 from typing import Callable, List, Optional, Sequence, Tuple
 
@@ -65,29 +66,65 @@ def moons_training(steps: int = 100, seed: int = 1337, lr: float = 1.0, rebuild:
     return model, X, y, accuracy(scores), per_step
 
 
-def plot_boundary(model: MLP, X: List[List[float]], y: List[int], path: str,
-                  size: int = 80) -> None:
-    """Writes the model's decision boundary over the points as a PNG. The
-    grid is scored by replaying one graph over two input leaves."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _axis(X: List[List[float]], k: int, size: int) -> List[float]:
+    """size evenly spaced points over coordinate k of the points, with a margin."""
+    lo, hi = min(p[k] for p in X) - 0.5, max(p[k] for p in X) + 0.5
+    return [lo + (hi - lo) * j / (size - 1) for j in range(size)]
 
+
+def _side(model: MLP) -> Callable[[float, float], bool]:
+    """Whether the model scores a point above 0: one graph over two input
+    leaves, replayed for each point asked about."""
     u, v = Value(0.0), Value(0.0)
     score = _one(model([u, v]))
     inputs = Leaves([u, v])
 
-    def axis(k: int) -> List[float]:
-        lo, hi = min(p[k] for p in X) - 0.5, max(p[k] for p in X) + 0.5
-        return [lo + (hi - lo) * j / (size - 1) for j in range(size)]
-    xs, ys = axis(0), axis(1)
-    grid: List[List[float]] = []
-    for b in ys:
-        row: List[float] = []
-        for a in xs:
-            inputs.set([a, b])
-            row.append(1.0 if score.forward() > 0 else 0.0)
-        grid.append(row)
+    def side(a: float, b: float) -> bool:
+        inputs.set([a, b])
+        return score.forward() > 0
+    return side
+
+
+def _sides(model: MLP, xs: List[float], ys: List[float]) -> List[List[bool]]:
+    """Whether the model scores each grid point (xs[i], ys[j]) above 0, by rows of ys."""
+    side = _side(model)
+    return [[side(a, b) for a in xs] for b in ys]
+
+
+def boundary_text(model: MLP, X: List[List[float]], y: List[int], cols: int = 64,
+                  rows: int = 22, unicode: bool = True) -> str:
+    """The model's decision boundary over the points as text: the +1 side
+    shaded, each point drawn in its cell (a filled mark for +1, an open one
+    for -1, X where the model gets it wrong), top row highest; ASCII only
+    when unicode is False."""
+    xs, ys = _axis(X, 0, cols), _axis(X, 1, rows)
+    grid = _sides(model, xs, ys)
+    side = _side(model)
+    shade, plus, minus, miss = ("\u2591", "\u25cf", "\u25cb", "X") if unicode else (".", "o", "x", "!")
+    cells = [[shade if above else " " for above in row] for row in grid]
+    step_x, step_y = xs[1] - xs[0], ys[1] - ys[0]
+    wrong = 0
+    for (a, b), t in zip(X, y):
+        i, j = round((a - xs[0]) / step_x), round((b - ys[0]) / step_y)
+        right = side(a, b) == (t > 0)
+        wrong += not right
+        cells[j][i] = miss if not right else plus if t > 0 else minus
+    border = "+" + "-" * cols + "+"
+    lines = [border] + ["|" + "".join(row) + "|" for row in reversed(cells)] + [border]
+    lines.append(f"{shade} the model says +1   {plus} a +1 point   {minus} a -1 point   "
+                 f"{miss} a point it gets wrong ({wrong})")
+    return "\n".join(lines)
+
+
+def plot_boundary(model: MLP, X: List[List[float]], y: List[int], path: str,
+                  size: int = 80) -> None:
+    """Writes the model's decision boundary over the points as a PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs, ys = _axis(X, 0, size), _axis(X, 1, size)
+    grid = [[1.0 if side else 0.0 for side in row] for row in _sides(model, xs, ys)]
     fig, ax = plt.subplots(figsize=(5, 4))
     ax.contourf(xs, ys, grid, levels=[-0.5, 0.5, 1.5], colors=["#f4c7a1", "#a9c8ec"], alpha=0.8)
     ax.scatter([p[0] for p in X], [p[1] for p in X], c=["#c0392b" if t < 0 else "#1f5fa8" for t in y],
@@ -123,6 +160,8 @@ def demo(args: argparse.Namespace) -> int:
     print(f"final accuracy {acc:.0%} after {args.steps} steps; "
           f"{per_step * 1e3:.2f} ms per step ({'rebuilt' if args.rebuild else 'replayed'} graph)")
     os.makedirs(args.out, exist_ok=True)
+    print("what it learned:")
+    print(boundary_text(model, X, y, unicode=_can_write("\u2591\u25cf\u25cb")))
     if args.no_plot:
         return 0
     try:
@@ -140,6 +179,34 @@ def demo(args: argparse.Namespace) -> int:
         path = os.path.join(args.out, "neuron.svg")
         draw_neuron(path)
         print(f"wrote {path}")
+    return 0
+
+
+def _can_write(text: str) -> bool:
+    """Whether standard output's encoding can write text."""
+    try:
+        text.encode(sys.stdout.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def explain_command(args: argparse.Namespace) -> int:
+    """Prints the backward pass of the tutorials' worked example, step by
+    step, and draws its graph with the gradients."""
+    from .export import render
+    from .teach import explain, worked_example
+    a, b, c, f, e, d, L = worked_example()
+    print("the worked example: e = a * b; d = e + c; L = d * f, "
+          "with a = 2, b = -3, c = 10, f = -2")
+    print(f"L = {L.data:g}; backpropagating from L:")
+    print(explain(L))
+    print("gradients: " + ", ".join(f"dL/d{v.label} = {v.grad:g}" for v in (a, b, c, f, e, d)))
+    if shutil.which("dot") is None:
+        print("Graphviz's dot is not installed (apt-get install graphviz): no drawing")
+    else:
+        render(L, args.out)
+        print(f"wrote {args.out}")
     return 0
 
 
@@ -182,7 +249,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     d.add_argument("--no-plot", action="store_true", help="write no pictures")
     d.add_argument("--rebuild", action="store_true",
                    help="rebuild the graph from Python each step instead of replaying it")
+    x = sub.add_parser("explain", help="explain backprop on the tutorials' worked example",
+                       description="Builds the worked example of the backprop tutorials "
+                                   "(e = a*b, d = e + c, L = d*f), prints each step of its "
+                                   "backward pass in the chain rule's notation, and draws "
+                                   "the graph with its gradients into --out (needs "
+                                   "Graphviz's dot).")
+    x.add_argument("--out", default="worked_example.svg",
+                   help="the drawing's file; its suffix names the format "
+                        "(default worked_example.svg)")
     args = parser.parse_args(argv)
+    if args.command == "explain":
+        if os.path.isdir(args.out):
+            parser.error(f"--out {args.out!r} is a folder: give a file name such as "
+                         f"{os.path.join(args.out, 'worked_example.svg')!r}")
+        import graphviz
+        if os.path.splitext(args.out)[1][1:].lower() not in graphviz.FORMATS:
+            parser.error(f"--out {args.out!r} needs a Graphviz format as its suffix, "
+                         f"such as .svg, .png or .pdf")
+        return explain_command(args)
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         parser.error(f"--out {args.out!r} exists and is not a folder")
     return demo(args)

@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import graphviz
 
 from ._c import ffi, lib, check
+from .scopes import path_of
 from .value import Value, op_name, operand_indices as _operands, stats
 
 __all__ = ["draw_dot", "graph", "render"]
@@ -21,7 +22,7 @@ DOT_MISSING = ("rendering needs Graphviz's `dot` program, which is not on PATH: 
                "graphviz` (macOS) or `conda install graphviz`")
 
 
-# What graph() returns for one node: its id, label, op, data, grad and children.
+# What graph() returns for one node: its id, label, op, data, grad, scope and children.
 Node = Dict[str, Any]
 
 
@@ -89,9 +90,10 @@ def graph(root: Value, max_nodes: Optional[int] = None) -> Dict[str, Any]:
     """The graph under root as JSON-ready data.
 
     Returns {"nodes": [...], "edges": [...], "total": N, "truncated": bool}.
-    Each node is {"id", "label", "op", "data", "grad", "children"}: ids count
-    from 0 in topological order (operands before results, root last), and
-    "children" lists the operands' ids in order. Each edge is [operand id,
+    Each node is {"id", "label", "op", "data", "grad", "scope", "children"}:
+    ids count from 0 in topological order (operands before results, root
+    last), "scope" is the pygrad.scope path the node was made in ("" for
+    none), and "children" lists the operands' ids in order. Each edge is [operand id,
     result id]. Non-finite data and grads are the strings "NaN", "Infinity"
     and "-Infinity", so the result passes json.dumps(allow_nan=False). With
     max_nodes, only the max_nodes nodes nearest the root are listed, links to
@@ -108,7 +110,7 @@ def graph(root: Value, max_nodes: Optional[int] = None) -> Dict[str, Any]:
         edges.extend([c, n] for c in children)
         out.append({"id": n, "label": _label(i), "op": op_name(i),
                     "data": _number(lib.pg_data(i)), "grad": _number(lib.pg_grad(i)),
-                    "children": children})
+                    "scope": path_of(i), "children": children})
     return {"nodes": out, "edges": edges, "total": None if truncated else len(out),
             "truncated": truncated}
 
@@ -121,7 +123,8 @@ def _record(text: str) -> str:
 
 
 def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR",
-             max_nodes: Optional[int] = 500, check: Any = None) -> graphviz.Digraph:
+             max_nodes: Optional[int] = 500, check: Any = None, group: bool = False,
+             collapse: bool = False) -> graphviz.Digraph:
     """A graphviz.Digraph of the graph under root, as micrograd draws it.
 
     One record per value showing `label | data | grad` (4 decimals), one
@@ -130,35 +133,102 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR",
     any Graphviz output format. Past max_nodes values (None: no bound), the
     nodes nearest the root are drawn and the drawing says that more are not.
     A value with no label shows the name pygrad.explain gives it. With check
-    (a pygrad.check_manual report), right gradients are green, wrong red."""
+    (a pygrad.check_manual report), right gradients are green, wrong red.
+    With group, each pygrad.scope is a box around its nodes, nested as the
+    scopes are; with collapse, the nodes of each innermost scope are drawn
+    as one box, with an edge from each value that feeds it and to each that
+    it feeds."""
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
     if format not in graphviz.FORMATS:
         raise ValueError(f"format {format!r} is not a Graphviz output format")
+    for name, flag in (("group", group), ("collapse", collapse)):
+        if type(flag) is not bool:
+            raise TypeError(f"{name} must be True or False, not {type(flag).__name__}")
     nodes, truncated = _nodes(root, max_nodes)
     dot = graphviz.Digraph(format=format, graph_attr={"rankdir": rankdir})
     drawn = {i for i, _ in nodes}
     names = node_names(nodes)
+    scopes = {i: path_of(i) for i, _ in nodes} if group or collapse else {}
+    # What is drawn where: the graphviz nodes of each scope path ("" outside all).
+    placed: Dict[str, List[Tuple[str, str, Dict[str, str]]]] = {}
+    boxes: Dict[str, List[int]] = {}  # collapse: scope path -> its values
+    box_ids: Dict[str, str] = {"": ""}  # scope path -> its box's graphviz name
+    edges = set()
+
+    def box_of(i: int) -> str:
+        path = scopes.get(i, "") if collapse else ""
+        if path not in box_ids:
+            box_ids[path] = f"box{len(box_ids)}"
+        return box_ids[path]
+
     for i, operands in nodes:
-        text = f"{{ {_record(names[i])} | data {lib.pg_data(i):.4f} | grad {lib.pg_grad(i):.4f} }}"
-        right = None if check is None else check.right(i)
-        colour = {} if right is None else {"style": "filled",
-                                            "fillcolor": "palegreen" if right else "salmon"}
-        dot.node(f"v{i}", text, shape="record", **colour)
-        if not operands:
-            continue
-        dot.node(f"op{i}", op_name(i), shape="circle", fontsize="10", margin="0.02")
-        dot.edge(f"op{i}", f"v{i}")
+        box = box_of(i)
+        if box:
+            boxes.setdefault(scopes[i], []).append(i)
+        else:
+            text = f"{{ {_record(names[i])} | data {lib.pg_data(i):.4f} | grad {lib.pg_grad(i):.4f} }}"
+            right = None if check is None else check.right(i)
+            attrs = {"shape": "record"} if right is None else {
+                "shape": "record", "style": "filled",
+                "fillcolor": "palegreen" if right else "salmon"}
+            where = placed.setdefault(scopes.get(i, ""), [])
+            where.append((f"v{i}", text, attrs))
+            if operands:
+                where.append((f"op{i}", op_name(i), {"shape": "circle", "fontsize": "10",
+                                                     "margin": "0.02"}))
+                edges.add((f"op{i}", f"v{i}", ""))
+        into = box or f"op{i}"
         for p in operands:
-            if p in drawn:
-                dot.edge(f"v{p}", f"op{i}")
-            else:
-                dot.edge("more", f"op{i}", style="dashed")
+            if p not in drawn:
+                edges.add(("more", into, "dashed"))
+            elif box_of(p) != box or not box:
+                edges.add((box_of(p) or f"v{p}", into, ""))
+    for path, members in boxes.items():
+        label = f"{{ {_record(path)} | {len(members)} value{'s' if len(members) > 1 else ''} }}"
+        placed.setdefault(path, []).append((box_ids[path], label, {
+            "shape": "record", "style": "filled", "fillcolor": "lightgrey"}))
+    _place(dot, placed, group)
+    for a, b, style in sorted(edges):
+        dot.edge(a, b, **({"style": style} if style else {}))
     if truncated:
         dot.node("more", "more values not drawn", shape="note", style="dashed")
         dot.attr(label=f"showing the {len(nodes):,} values nearest the root; "
                        f"draw_dot(max_nodes=None) draws all", labelloc="t")
     return dot
+
+
+def _place(dot: graphviz.Digraph, placed: Dict[str, List[Tuple[str, str, Dict[str, str]]]],
+           group: bool) -> None:
+    """Adds the nodes of each scope path to dot: with group, inside a cluster
+    per scope, nested as the paths are; else all at the top."""
+    if not group:
+        for members in placed.values():
+            for name, label, attrs in members:
+                dot.node(name, label, **attrs)
+        return
+    inside: Dict[str, List[str]] = {}  # path -> the paths one level inside it, in order
+    for path in list(placed):
+        while path:
+            parent = path.rpartition("/")[0]
+            if path in inside.setdefault(parent, []):
+                break
+            inside[parent].append(path)
+            path = parent
+    clusters = iter(range(len(placed) + sum(map(len, inside.values())) + 1))
+
+    def fill(g: graphviz.Digraph, path: str) -> None:
+        for name, label, attrs in placed.get(path, []):
+            g.node(name, label, **attrs)
+        for sub in inside.get(path, []):
+            if sub not in inside and len(placed.get(sub, ())) == 1:  # a collapsed scope's box
+                fill(g, sub)
+                continue
+            with g.subgraph(name=f"cluster_{next(clusters)}") as c:
+                c.attr(label=sub.rpartition("/")[2], style="rounded", color="grey40")
+                fill(c, sub)
+
+    fill(dot, "")
 
 
 def render(root: Value, path: Union[str, os.PathLike[str]], format: Optional[str] = None,

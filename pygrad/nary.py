@@ -54,10 +54,10 @@ def _make(op: int, idx: List[int], k: List[float]) -> Value:
 
 @atomic
 def _dense(w: Any, b: Any, idx: List[int], k: List[float], nout: int,
-           activation: int) -> List[Value]:
+           activation: int, scopes: Any) -> List[Value]:
     """pg_dense's nout results as Values, which own the holds it gives."""
     out = ffi.new("uint32_t[]", nout)
-    s = _pg_dense(w, b, idx, k, len(idx), nout, activation, out)
+    s = _pg_dense(w, b, idx, k, len(idx), nout, activation, scopes, out)
     if s < 0:
         raise_status(s)
     return own(out, nout)
@@ -96,11 +96,13 @@ class Dense:
         self._b = ffi.new("uint32_t[]", [b._i for b in biases]) if biases is not None else ffi.NULL
         self._act = ACTIVATION_OPS[activation]
 
-    def __call__(self, xs: Iterable[Operand]) -> List[Value]:
+    def __call__(self, xs: Iterable[Operand], scopes: Any = ffi.NULL) -> List[Value]:
+        """The layer's outputs for inputs xs; scopes, when given, a C array of
+        nout + 1 scope numbers: each neuron's, then the inputs' (pg_dense)."""
         idx, k = _operands(xs, "a layer's input")
         if len(idx) != self.nin:
             raise ValueError(f"the layer takes {self.nin} inputs, got {len(idx)}")
-        return _dense(self._w, self._b, idx, k, self.nout, self._act)
+        return _dense(self._w, self._b, idx, k, self.nout, self._act, scopes)
 
 
 def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 (pygrad.sum, as torch.sum)

@@ -18,7 +18,9 @@ import numbers
 import random
 from typing import Any, Callable, Dict, Iterable, List, NoReturn, Optional, Sequence, Tuple, Union
 
+from ._c import ffi
 from .nary import Dense, dot, logsumexp
+from .scopes import current, enter, inner, leave, _name
 from .value import Number, Value, leaves
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "cross_entropy"]
@@ -87,17 +89,25 @@ class Module:
 
 class Neuron(Module):
     """activation(w . x + b), or w . x + b when nonlin is False: one dot node
-    (pygrad.dot) and its activation."""
+    (pygrad.dot) and its activation. Its parameters and the nodes it makes are
+    in scope `scope` (pygrad.scope), which a Layer names "Neuron 1", "Neuron 2"..."""
 
     w: List[Value]
     b: Value
+    scope = "Neuron"  # for models pickled before scopes
 
-    def __init__(self, nin: int, nonlin: bool = True, activation: str = "relu") -> None:
+    def __init__(self, nin: int, nonlin: bool = True, activation: str = "relu", *,
+                 scope: str = "Neuron") -> None:
         nin = _size("nin", nin)
         _check_parameters(f"Neuron({nin})", nin + 1)
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, not {activation!r}")
-        params = leaves([random.uniform(-1, 1) for _ in range(nin)] + [0.0])
+        self.scope = _name(scope)
+        outer = enter(scope)
+        try:
+            params = leaves([random.uniform(-1, 1) for _ in range(nin)] + [0.0])
+        finally:
+            leave(outer)
         self.w = _Fixed(params[:-1])
         self.b = params[-1]
         self.nonlin = nonlin
@@ -110,8 +120,12 @@ class Neuron(Module):
     def __call__(self, x: Inputs) -> Value:
         if len(x) != len(self.w):
             raise ValueError(f"the neuron takes {len(self.w)} inputs, got {len(x)}")
-        act = dot(self.w, x, self.b)
-        return ACTIVATIONS[self.activation](act) if self.nonlin else act
+        outer = enter(self.scope)
+        try:
+            act = dot(self.w, x, self.b)
+            return ACTIVATIONS[self.activation](act) if self.nonlin else act
+        finally:
+            leave(outer)
 
     def parameters(self) -> List[Value]:
         return list(self.w) + [self.b]
@@ -124,27 +138,52 @@ class Neuron(Module):
 class Layer(Module):
     """nout neurons over the same nin inputs; keyword arguments go to each
     Neuron. Called on inputs, it makes every neuron's nodes in one call into
-    C, or neuron by neuron where they differ (in kind, size or activation)."""
+    C, or neuron by neuron where they differ (in kind, size or activation).
+    Its nodes are in scope `scope` (an MLP names it "Layer 1", "Layer 2"...),
+    neuron j's in "Neuron j" inside it, counting from 1."""
 
     neurons: List[Neuron]
+    scope = "Layer"  # for models pickled before scopes
     # (the _changes count it was made at, the plan or None to go neuron by
     # neuron); None until first called. Not pickled.
     _plan: Optional[Tuple[int, Optional[Dense]]] = None
+    # (the _changes count, the scope called in, the plan's scope numbers:
+    # each neuron's, then the layer's); None until first called. Not pickled.
+    _scopes: Optional[Tuple[int, int, Any]] = None
 
-    def __init__(self, nin: int, nout: int, **kwargs: Any) -> None:
+    def __init__(self, nin: int, nout: int, *, scope: str = "Layer", **kwargs: Any) -> None:
         nin, nout = _size("nin", nin), _size("nout", nout)
         _check_parameters(f"Layer({nin}, {nout})", (nin + 1) * nout)
-        self.neurons = _Fixed(Neuron(nin, **kwargs) for _ in range(nout))
+        self.scope = _name(scope)
+        outer = enter(scope)
+        try:
+            self.neurons = _Fixed(Neuron(nin, scope=f"Neuron {j + 1}", **kwargs)
+                                  for j in range(nout))
+        finally:
+            leave(outer)
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
-        if name != "_plan":
+        if name != "_plan" and name != "_scopes":
             _changes[0] += 1
 
     def __getstate__(self) -> Dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_plan", None)
+        state.pop("_scopes", None)
         return state
+
+    def _scope_numbers(self) -> Any:
+        """The plan's scopes for a call from the calling thread's scope: each
+        neuron's, then the layer's own, as pg_dense takes them."""
+        outer = current()
+        kept = self._scopes
+        if kept is not None and kept[0] == _changes[0] and kept[1] == outer:
+            return kept[2]
+        layer = inner(outer, self.scope)
+        numbers = ffi.new("uint32_t[]", [inner(layer, n.scope) for n in self.neurons] + [layer])
+        self._scopes = (_changes[0], outer, numbers)
+        return numbers
 
     def _current_plan(self) -> Optional[Dense]:
         """The plan for the neurons as they are now, remade after any change."""
@@ -171,7 +210,14 @@ class Layer(Module):
 
     def __call__(self, x: Inputs) -> Outputs:
         plan = self._current_plan()
-        out = plan(x) if plan is not None else [n(x) for n in self.neurons]
+        if plan is not None:
+            out = plan(x, self._scope_numbers())
+        else:
+            outer = enter(self.scope)
+            try:
+                out = [n(x) for n in self.neurons]
+            finally:
+                leave(outer)
         return out[0] if len(out) == 1 else out
 
     def parameters(self) -> List[Value]:
@@ -195,7 +241,8 @@ class MLP(Module):
         _check_parameters(f"MLP({sizes[0]}, {sizes[1:]})",
                           sum((a + 1) * b for a, b in zip(sizes, sizes[1:])))
         self.layers = [Layer(sizes[i], sizes[i + 1], nonlin=i != len(sizes) - 2,
-                             activation=activation) for i in range(len(sizes) - 1)]
+                             activation=activation, scope=f"Layer {i + 1}")
+                       for i in range(len(sizes) - 1)]
 
     def __call__(self, x: Inputs) -> Outputs:
         for layer in self.layers:  # at least one

@@ -14,7 +14,21 @@ from .autograd import grad
 from .export import _nodes, node_names
 from .value import Value, _handle, op_name
 
-__all__ = ["explain", "check_manual", "Explanation", "ManualCheck"]
+__all__ = ["explain", "check_manual", "worked_example", "Explanation", "ManualCheck"]
+
+
+def worked_example(a: float = 2.0, b: float = -3.0, c: float = 10.0,
+                   f: float = -2.0) -> Tuple[Value, ...]:
+    """The backprop tutorials' worked example, every value labelled:
+    e = a * b, d = e + c, L = d * f. Returns (a, b, c, f, e, d, L)."""
+    va, vb, vc, vf = Value(a, "a"), Value(b, "b"), Value(c, "c"), Value(f, "f")
+    e = va * vb
+    e.label = "e"
+    d = e + vc
+    d.label = "d"
+    L = d * vf
+    L.label = "L"
+    return va, vb, vc, vf, e, d, L
 
 
 def _num(x: float) -> str:

@@ -25,15 +25,8 @@ def close(a, b, rel=1e-6, abs_=1e-9):
 
 def worked_example(a0=2.0, b0=-3.0, c0=10.0, f0=-2.0):
     """The classic worked example, labelled: e = a*b, d = e + c, L = d*f."""
-    from pygrad import Value
-    a, b, c, f = Value(a0, "a"), Value(b0, "b"), Value(c0, "c"), Value(f0, "f")
-    e = a * b
-    e.label = "e"
-    d = e + c
-    d.label = "d"
-    L = d * f
-    L.label = "L"
-    return a, b, c, f, e, d, L
+    from pygrad.teach import worked_example
+    return worked_example(a0, b0, c0, f0)
 
 
 def live_now():

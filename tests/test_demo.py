@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from pygrad.cli import moons_training
+from pygrad import Value
+from pygrad.cli import _axis, boundary_text, moons_training
 from pygrad.datasets import make_moons
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -61,6 +62,64 @@ def test_demo_command(tmp_path):
             assert "<svg" in f.read()
     else:
         assert "neuron.svg" not in written and "Graphviz's dot is not installed" in r.stdout
+
+
+def test_the_boundary_in_text_agrees_with_the_model():
+    model, X, y, acc, _ = moons_training(steps=40, log=lambda line: None)
+    text = boundary_text(model, X, y, cols=30, rows=12, unicode=False)
+    lines = text.split("\n")
+    assert lines[0] == lines[13] == "+" + "-" * 30 + "+" and len(lines) == 15
+    rows = [line[1:-1] for line in reversed(lines[1:13])]  # bottom row first
+    assert all(len(line) == 32 and line[0] == line[-1] == "|" for line in lines[1:13])
+    # Every cell: shaded exactly where the model, built afresh op by op,
+    # scores the cell's centre above 0 (points drawn over their cells).
+    xs, ys = _axis(X, 0, 30), _axis(X, 1, 12)
+    for j, b in enumerate(ys):
+        for i, a in enumerate(xs):
+            if rows[j][i] in ".  ":
+                assert (rows[j][i] == ".") == (model([Value(a), Value(b)]).data > 0)
+    marks = sum(line.count("o") + line.count("x") + line.count("!") for line in rows)
+    assert 50 <= marks <= 100  # points sharing a cell share a mark
+    wrong = int(re.search(r"! a point it gets wrong \((\d+)\)", lines[14]).group(1))
+    assert wrong == round((1 - acc) * len(X))
+    fancy = boundary_text(model, X, y, cols=30, rows=12)
+    assert "\u2591" in fancy and "\u25cf" in fancy and "\u25cb" in fancy
+
+
+def test_demo_prints_what_it_learned(tmp_path):
+    r = pygrad_cli("demo", "--steps", "40", "--no-plot", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    picture = r.stdout.split("what it learned:\n")[1].split("\n")
+    assert picture[0] == picture[23] == "+" + "-" * 64 + "+"
+    accuracy = int(re.search(r"final accuracy (\d+)%", r.stdout).group(1))
+    wrong = int(re.search(r"a point it gets wrong \((\d+)\)", picture[24]).group(1))
+    assert wrong == 100 - accuracy
+
+
+def test_explain_command_prints_each_step_and_draws(tmp_path):
+    out = tmp_path / "we.svg"
+    r = pygrad_cli("explain", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    for line in ["dL/dd = dL/dL * dL/dd = 1 * -2 = -2    (dL/dd = f)",
+                 "dL/da = dL/de * de/da = -2 * -3 = 6    (de/da = b)",
+                 "dL/db = dL/de * de/db = -2 * 2 = -4    (de/db = a)",
+                 "gradients: dL/da = 6, dL/db = -4, dL/dc = -2, dL/df = 4, dL/de = -2, "
+                 "dL/dd = -2"]:
+        assert line in r.stdout.split("\n")
+    if shutil.which("dot"):
+        drawing = out.read_text()
+        assert "<svg" in drawing and "grad 6.0000" in drawing and "grad &#45;4.0000" in drawing
+    else:
+        assert not out.exists() and "Graphviz's dot is not installed" in r.stdout
+
+
+@pytest.mark.parametrize("out, message", [
+    (".", "is a folder: give a file name"),
+    ("drawing.txt2", "needs a Graphviz format as its suffix"),
+])
+def test_explain_refuses_an_out_it_cannot_write(out, message):
+    r = pygrad_cli("explain", "--out", out)
+    assert r.returncode == 2 and message in r.stderr and r.stdout == ""
 
 
 def test_demo_no_plot_and_rebuild(tmp_path):

@@ -278,13 +278,13 @@ def test_core_dense_refuses_bad_arguments_and_failed_allocations(live):
     nil = 2**32 - 1
     x = [nil, nil]
     k = [3.0, 4.0]
-    assert lib.pg_dense(wi, bi, x, k, 0, 2, lib.PG_RELU, out) == lib.PG_EARG
-    assert lib.pg_dense(wi, bi, x, k, 2, 0, lib.PG_RELU, out) == lib.PG_EARG
-    assert lib.pg_dense(wi, bi, x, k, 2, 2, lib.PG_POWK, out) == lib.PG_EARG
-    assert lib.pg_dense(wi, bi, x, k, 2, 2, lib.PG_DOT, out) == lib.PG_EARG
-    assert lib.pg_dense(wi, bi, x, ffi.NULL, 2, 2, lib.PG_RELU, out) == lib.PG_EARG
-    assert lib.pg_dense(wi, bi, [w[0]._i, 2**32 - 2], k, 2, 2, lib.PG_RELU, out) == lib.PG_EINDEX
-    assert lib.pg_dense([nil] * 4, bi, x, k, 2, 2, lib.PG_RELU, out) == lib.PG_EARG
+    assert lib.pg_dense(wi, bi, x, k, 0, 2, lib.PG_RELU, ffi.NULL, out) == lib.PG_EARG
+    assert lib.pg_dense(wi, bi, x, k, 2, 0, lib.PG_RELU, ffi.NULL, out) == lib.PG_EARG
+    assert lib.pg_dense(wi, bi, x, k, 2, 2, lib.PG_POWK, ffi.NULL, out) == lib.PG_EARG
+    assert lib.pg_dense(wi, bi, x, k, 2, 2, lib.PG_DOT, ffi.NULL, out) == lib.PG_EARG
+    assert lib.pg_dense(wi, bi, x, ffi.NULL, 2, 2, lib.PG_RELU, ffi.NULL, out) == lib.PG_EARG
+    assert lib.pg_dense(wi, bi, [w[0]._i, 2**32 - 2], k, 2, 2, lib.PG_RELU, ffi.NULL, out) == lib.PG_EINDEX
+    assert lib.pg_dense([nil] * 4, bi, x, k, 2, 2, lib.PG_RELU, ffi.NULL, out) == lib.PG_EARG
     assert lib.pg_leaves([1.0], 0) == lib.PG_EARG
     assert live_now() == live + 6
     # Each allocation the call makes fails in turn, until it makes it through:

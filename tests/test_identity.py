@@ -96,22 +96,29 @@ def test_values_made_after_a_walk_are_found_by_the_next():
     assert c.children[0] is b and c.children[1] is a
 
 
-def test_a_walk_searches_the_heap_at_most_once_until_a_node_is_made(monkeypatch):
+def test_a_walk_searches_the_heap_only_for_values_it_may_not_have_seen(monkeypatch):
     calls = []
     real = gc.get_objects
-    monkeypatch.setattr(pygrad.handles.gc, "get_objects", lambda: calls.append(1) or real())
+    monkeypatch.setattr(pygrad.handles.gc, "get_objects",
+                        lambda *generation: calls.append(generation) or real(*generation))
     xs = [Value(float(k)) for k in range(20)]
     total = xs[0]
     for x in xs[1:]:
         total = total * 0.5 + x
-    nodes, _ = trace(total)
-    nodes2, _ = trace(total)
-    assert len(calls) == 1
+    nodes = trace(total)[0]
+    assert calls  # the xs were made since any search
+    searched = len(calls)
+    nodes2 = trace(total)[0]
+    assert len(calls) == searched  # nothing made since: no search
     assert {id(n) for n in nodes} == {id(n) for n in nodes2}
     assert all(any(n is x for n in nodes) for x in xs)
-    total = total + 1.0  # a new node: the next miss searches again
+    del nodes, nodes2
+    total = total + 1.0  # a new node, but a walk meets only nodes no Value holds
     trace(total)
-    assert len(calls) == 2
+    assert len(calls) == searched
+    y = Value(5.0)
+    assert (total * y).children[1] is y  # y is new and held: searched for
+    assert len(calls) > searched
 
 
 def test_a_rewritten_index_is_never_taken_for_its_old_node():
