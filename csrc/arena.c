@@ -33,38 +33,111 @@ static uint64_t pow2_at_least(uint64_t n, uint64_t floor)
     return cap;
 }
 
-/* Appends the scope run {pos, scope} as run number *kept, where no run
- * after it exists: over a run left empty at the same pos, and not at all
- * when the run before has the same scope. */
-static void push_run(uint32_t *kept, uint32_t pos, uint32_t scope)
+/* Builds scope runs one log entry at a time: out[0 .. n-1] are finished,
+ * last is the open run (pos PG_NIL while none). With out NULL, only counts. */
+typedef struct runs_builder {
+    pg_scope_run *out;
+    uint32_t n;
+    pg_scope_run last;
+} runs_builder;
+
+/* Adds log entry pos (the next one), made in scope s. */
+static void runs_add(runs_builder *b, uint32_t pos, uint32_t s)
 {
-    pg_scope_run *runs = pg_A.runs;
-    if (*kept > 0 && runs[*kept - 1].pos == pos)
-        --*kept;
-    if (*kept > 0 ? runs[*kept - 1].scope == scope : scope == 0)
-        return;
-    runs[(*kept)++] = (pg_scope_run){pos, scope};
+    pg_scope_run *r = &b->last;
+    if (r->pos == PG_NIL) {
+        if (s == 0)
+            return; /* before the first run: scope 0 already */
+    } else {
+        if (r->scope + (pos - r->pos) * r->step == s)
+            return; /* follows from the open run */
+        if (r->step == 0 && pos - r->pos == 1 && s == r->scope + 1) {
+            r->step = 1; /* its second entry starts a counting run */
+            return;
+        }
+        if (b->out)
+            b->out[b->n] = *r;
+        b->n++;
+    }
+    *r = (pg_scope_run){pos, s, 0};
 }
 
-/* Drops the log's stale entries, keeping the order of the rest, and points
- * each live node's pos, and each scope run's, at its new entry. */
-static void log_compact(void)
+/* Closes the open run; returns the number of runs. */
+static uint32_t runs_finish(runs_builder *b)
 {
-    pg_node *nodes = pg_A.nodes;
-    uint32_t w = 0, r = 0, kept = 0;
+    if (b->last.pos != PG_NIL) {
+        if (b->out)
+            b->out[b->n] = b->last;
+        b->n++;
+    }
+    return b->n;
+}
+
+/* The scope of log entry q, which run number r (or none, r == PG_NIL) holds. */
+static uint32_t entry_scope(uint32_t r, uint32_t q)
+{
+    if (r == PG_NIL)
+        return 0;
+    const pg_scope_run *run = &pg_A.runs[r];
+    return run->scope + (q - run->pos) * run->step;
+}
+
+/* Sets scope_watch from the last run. */
+static void watch_runs(void)
+{
+    const pg_scope_run *r = pg_A.nruns ? &pg_A.runs[pg_A.nruns - 1] : NULL;
+    pg_A.scope_watch = r && (r->scope || r->step);
+}
+
+/* The scope runs of the log's live entries, as compacting would leave
+ * them, into out (NULL: only counted); returns how many. */
+static uint32_t live_runs(pg_scope_run *out)
+{
+    runs_builder b = {out, 0, {PG_NIL, 0, 0}};
+    uint32_t r = PG_NIL, w = 0;
     for (uint32_t q = 0; q < pg_A.log_len; q++) {
-        for (; r < pg_A.nruns && pg_A.runs[r].pos <= q; r++)
-            push_run(&kept, w, pg_A.runs[r].scope);
+        while (r + 1 < pg_A.nruns && pg_A.runs[r + 1].pos <= q) /* PG_NIL + 1 == 0 */
+            r++;
+        uint32_t i = pg_A.log[q];
+        if (pg_live(i) && pg_A.nodes[i].pos == q)
+            runs_add(&b, w++, entry_scope(r, q));
+    }
+    return runs_finish(&b);
+}
+
+/* Drops the log's stale entries, keeping the order of the rest, points each
+ * live node's pos at its new entry, and remakes the scope runs to match.
+ * Fails, changing nothing, when there is no memory for the runs (a run with
+ * step 1 can split where entries leave it). */
+static int log_compact(void)
+{
+    pg_scope_run *runs = NULL;
+    uint32_t nruns = 0;
+    if (pg_A.nruns) {
+        nruns = live_runs(NULL);
+        runs = pg_realloc(NULL, (size_t)(nruns + 1) * sizeof *runs);
+        if (!runs)
+            return PG_ENOMEM;
+        live_runs(runs);
+    }
+    pg_node *nodes = pg_A.nodes;
+    uint32_t w = 0;
+    for (uint32_t q = 0; q < pg_A.log_len; q++) {
         uint32_t i = pg_A.log[q];
         if (pg_live(i) && nodes[i].pos == q) {
             pg_A.log[w] = i;
             nodes[i].pos = w++;
         }
     }
-    for (; r < pg_A.nruns; r++)
-        push_run(&kept, w, pg_A.runs[r].scope);
-    pg_A.nruns = kept;
     pg_A.log_len = w;
+    if (runs) {
+        free(pg_A.runs);
+        pg_A.runs = runs;
+        pg_A.nruns = nruns;
+        pg_A.runs_cap = nruns + 1;
+        watch_runs();
+    }
+    return PG_OK;
 }
 
 /* The scope of log entry q: that of the last run starting at or before it. */
@@ -78,18 +151,21 @@ static uint32_t scope_at(uint32_t q)
         else
             hi = mid;
     }
-    return lo ? pg_A.runs[lo - 1].scope : 0;
+    return entry_scope(lo ? lo - 1 : PG_NIL, q);
 }
 
-/* Starts a run for the calling thread's scope at the next log entry, if it
- * differs from the last run's (room was made by pg_scope_room). */
+/* Records that the next log entry is made in the calling thread's scope
+ * (room for one more run was made by pg_scope_room). */
 static void note_scope(void)
 {
-    uint32_t s = pg_scope_now;
-    if (s != pg_A.scope_last) {
-        push_run(&pg_A.nruns, pg_A.log_len, s);
-        pg_A.scope_last = s;
+    runs_builder b = {pg_A.runs, 0, {PG_NIL, 0, 0}};
+    if (pg_A.nruns) {
+        b.n = pg_A.nruns - 1;
+        b.last = pg_A.runs[b.n];
     }
+    runs_add(&b, pg_A.log_len, pg_scope_now);
+    pg_A.nruns = runs_finish(&b);
+    watch_runs();
 }
 
 int pg_scope_room(uint32_t k)
@@ -120,16 +196,15 @@ uint32_t pg_scope_switch(uint32_t s)
  * growing the log and its marks. */
 static int log_room(uint32_t n)
 {
-    int s = pg_scope_room(1);
+    int s = pg_scope_room(2);
     if (s != PG_OK)
         return s;
     if ((uint64_t)pg_A.log_len + n <= pg_A.log_cap)
         return PG_OK;
     uint32_t live = pg_A.used - pg_A.nfree;
-    if (pg_A.log_len - live >= pg_A.log_len / 2 && (uint64_t)live + n <= pg_A.log_cap) {
-        log_compact();
+    if (pg_A.log_len - live >= pg_A.log_len / 2 && (uint64_t)live + n <= pg_A.log_cap
+        && log_compact() == PG_OK)
         return PG_OK;
-    }
     uint64_t need = (uint64_t)pg_A.log_len + n;
     uint64_t cap = pow2_at_least(need, pg_A.log_cap ? pg_A.log_cap : 1024);
     if (cap > UINT32_MAX)
@@ -232,7 +307,7 @@ uint32_t pg_node_new(uint8_t op, double data, uint32_t p0, uint32_t p1)
     n->op = op;
     n->flags = 0;
     n->holds = 1;
-    if (pg_A.scoped_threads | pg_A.scope_last)
+    if (pg_A.scoped_threads | pg_A.scope_watch)
         note_scope();
     pg_A.log[pg_A.log_len++] = i;
     pg_A.side[i] = (pg_side){.refs = 1, .ext = 0};
@@ -249,9 +324,9 @@ uint32_t pg_run_new(uint32_t n, const double *data)
     /* Past the top slot, not from the free list: the only way to be sure of
      * n neighbours. */
     uint32_t first = pg_A.used;
-    if (pg_A.scoped_threads | pg_A.scope_last)
-        note_scope();
     for (uint32_t i = first; i < first + n; i++) {
+        if (pg_A.scoped_threads | pg_A.scope_watch) /* adds at most two runs */
+            note_scope();
         pg_A.val[i] = (pg_value){data[i - first], 0.0};
         pg_A.nodes[i] = (pg_node){.parent = {PG_NIL, PG_NIL}, .pos = pg_A.log_len,
                                   .op = PG_LEAF, .holds = 1};
@@ -396,7 +471,8 @@ int pg_retain(uint32_t i)
  * of them is still all 0. */
 static void trim_log(void)
 {
-    log_compact();
+    if (log_compact() != PG_OK)
+        return; /* the log stays as it is, which serves as well */
     uint64_t cap = pow2_at_least(pg_A.log_len, TRIM_FLOOR);
     if (cap >= pg_A.log_cap)
         return;

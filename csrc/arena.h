@@ -82,12 +82,15 @@ typedef struct pg_ext {
 #define PG_ORDER_BUDGET (8u << 20)
 #endif
 
-/* Where the creation log changes scope: log entries from pos up to the next
- * run's pos were made in scope `scope` (pg_scope_set); entries before the
- * first run, in scope 0. A node's scope costs it no bytes: only a change of
- * scope between one node made and the next adds a run. */
+/* Where the creation log changes scope: log entry q, from pos up to the next
+ * run's pos, was made in scope `scope + (q - pos) * step` (pg_scope_set);
+ * entries before the first run, in scope 0. step is 0, or 1 for a dense
+ * layer's neurons, made one after another in consecutive scopes. A node's
+ * scope costs it no bytes: only a node whose scope does not follow from the
+ * run before starts a run. Runs are maximal: none follows from the one
+ * before, and the first is not scope 0 with step 0. */
 typedef struct pg_scope_run {
-    uint32_t pos, scope;
+    uint32_t pos, scope, step;
 } pg_scope_run;
 
 typedef struct pg_arena {
@@ -110,7 +113,8 @@ typedef struct pg_arena {
      * rewrites their pos and drops the runs left empty. */
     pg_scope_run *runs;
     uint32_t nruns, runs_cap;
-    uint32_t scope_last;     /* the last run's scope, or 0 when none */
+    uint32_t scope_watch;    /* 0 when the next entry would be scope 0 by the
+                                runs (none, or the last one scope 0, step 0) */
     uint32_t scoped_threads; /* threads whose pg_scope_now is not 0 */
     /* The creation log: the index of every node made, in the order made.
      * [0, log_len) is in use; entry q is current while log[q] names a live
@@ -142,8 +146,9 @@ extern _Thread_local uint32_t pg_scope_now;
 uint32_t pg_scope_switch(uint32_t s);
 
 /* Makes room for k more scope runs; on failure nothing changes that anyone
- * can see. pg_reserve and pg_reserve_run make room for one, enough for any
- * call that makes all its nodes in one scope. */
+ * can see. pg_reserve and pg_reserve_run make room for two, enough for any
+ * call that makes all its nodes in one scope (a first node that extends a
+ * counting run, the rest in a run of their own). */
 int pg_scope_room(uint32_t k);
 
 /* realloc through the failure-injection hook; NULL on failure. */

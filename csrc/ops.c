@@ -285,7 +285,7 @@ int64_t pg_dense(const uint32_t *w, const uint32_t *b, const uint32_t *x, const 
     uint32_t **operands = NULL;
     int s = pg_reserve((uint32_t)slots);
     if (s == PG_OK && scopes) /* a run for each dot and each activation */
-        s = pg_scope_room((uint32_t)(2 * nout + 2));
+        s = pg_scope_room((uint32_t)(2 * nout + 1));
     if (s == PG_OK && !(operands = pg_realloc(NULL, nout * sizeof *operands)))
         s = PG_ENOMEM;
     while (s == PG_OK && made < nout) { /* each neuron's operands, with count */
@@ -310,8 +310,6 @@ int64_t pg_dense(const uint32_t *w, const uint32_t *b, const uint32_t *x, const 
      * every activation, so that the activations lie in one run: the next
      * layer's inputs. */
     uint32_t *first = operands[0], outer = pg_scope_now;
-    if (scopes)
-        pg_scope_switch(scopes[nout]);
     for (size_t i = 0; i < nin; i++)
         first[2 + 2 * i] = x[i] != PG_NIL ? x[i] : number_leaf(xk[i], (uint32_t)nout);
     for (size_t j = 0; j < nout; j++) {

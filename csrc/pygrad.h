@@ -99,8 +99,8 @@ int64_t pg_nary(uint8_t op, const uint32_t *idx, const double *k, size_t n);
  * with one hold for the caller. The nodes are made inputs first, then the
  * dots, then the activations, so the results lie in consecutive slots when
  * those are free. When scopes is not NULL, neuron j's dot and activation are
- * made in scope scopes[j] (pg_scope_set) and the inputs' leaves in
- * scopes[nout]; else all in the caller's scope.
+ * made in scope scopes[j] (pg_scope_set); the inputs' leaves, and all nodes
+ * when scopes is NULL, in the caller's scope.
  * Returns PG_OK, or fails having made nothing. */
 int64_t pg_dense(const uint32_t *w, const uint32_t *b, const uint32_t *x, const double *xk,
                  size_t nin, size_t nout, uint8_t act, const uint32_t *scopes,

@@ -210,15 +210,26 @@ static void check_arena(void)
         CHECK(A->side[i].refs == links[i] + h && A->side[i].refs > 0);
     }
 
-    /* Scope runs: in order, each a change of scope, the last one scope_last;
-     * and every node held since it was made is in the scope it was made in. */
+    /* Scope runs: in order, each holding an entry, maximal (none follows from
+     * the one before), steps 0 or 1 with a step-1 run holding two entries
+     * or more; scope_watch says whether the last run may go on past 0; and
+     * every node held since it was made is in the scope it was made in. */
     CHECK(A->nruns <= A->runs_cap && A->scoped_threads == (scope_model != 0));
     for (uint32_t r = 0; r < A->nruns; r++) {
-        CHECK(A->runs[r].pos <= A->log_len);
-        CHECK(r ? A->runs[r].pos > A->runs[r - 1].pos && A->runs[r].scope != A->runs[r - 1].scope
-                : A->runs[r].scope != 0);
+        const pg_scope_run *run = &A->runs[r];
+        uint32_t end = r + 1 < A->nruns ? A->runs[r + 1].pos : A->log_len;
+        CHECK(run->pos < end && end <= A->log_len && run->step <= 1);
+        CHECK(run->step == 0 || end - run->pos >= 2);
+        if (r == 0) {
+            CHECK(run->scope != 0 || run->step != 0);
+        } else {
+            const pg_scope_run *prev = &A->runs[r - 1];
+            CHECK(prev->scope + (run->pos - prev->pos) * prev->step != run->scope);
+            CHECK(prev->step || run->pos - prev->pos != 1 || run->scope != prev->scope + 1);
+        }
     }
-    CHECK(A->scope_last == (A->nruns ? A->runs[A->nruns - 1].scope : 0));
+    const pg_scope_run *lastrun = A->nruns ? &A->runs[A->nruns - 1] : NULL;
+    CHECK(A->scope_watch == (lastrun && (lastrun->scope || lastrun->step)));
     for (int k = 0; k < nheld; k++)
         CHECK(held_scope[k] == ANY || pg_scope_of(held[k]) == held_scope[k]);
 
@@ -462,7 +473,7 @@ static void step(input *in)
         break;
     }
     case 25: { /* a dense layer over held nodes, numbers and anything */
-        uint32_t w[24], b[6], x[8], out[6], scopes[7];
+        uint32_t w[24], b[6], x[8], out[6], scopes[6];
         double k[8];
         size_t nin = u8(in) % 5, nout = u8(in) % 5;
         for (size_t j = 0; j < nin * nout; j++) /* often a run, as nn makes them */
@@ -471,7 +482,6 @@ static void step(input *in)
             b[j] = pick(in);
             scopes[j] = u8(in) % 4;
         }
-        scopes[nout] = u8(in) % 4;
         for (size_t j = 0; j < nin; j++) {
             x[j] = u8(in) % 4 == 0 ? PG_NIL : u8(in) % 2 && j ? x[j - 1] + 1 : pick(in);
             k[j] = f64(in);

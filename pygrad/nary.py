@@ -98,7 +98,7 @@ class Dense:
 
     def __call__(self, xs: Iterable[Operand], scopes: Any = ffi.NULL) -> List[Value]:
         """The layer's outputs for inputs xs; scopes, when given, a C array of
-        nout + 1 scope numbers: each neuron's, then the inputs' (pg_dense)."""
+        each neuron's scope number (pg_dense)."""
         idx, k = _operands(xs, "a layer's input")
         if len(idx) != self.nin:
             raise ValueError(f"the layer takes {self.nin} inputs, got {len(idx)}")

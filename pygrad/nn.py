@@ -139,16 +139,16 @@ class Layer(Module):
     """nout neurons over the same nin inputs; keyword arguments go to each
     Neuron. Called on inputs, it makes every neuron's nodes in one call into
     C, or neuron by neuron where they differ (in kind, size or activation).
-    Its nodes are in scope `scope` (an MLP names it "Layer 1", "Layer 2"...),
-    neuron j's in "Neuron j" inside it, counting from 1."""
+    Its neurons' nodes are in scopes "Neuron 1", "Neuron 2"... inside scope
+    `scope` (which an MLP names "Layer 1", "Layer 2"...)."""
 
     neurons: List[Neuron]
     scope = "Layer"  # for models pickled before scopes
     # (the _changes count it was made at, the plan or None to go neuron by
     # neuron); None until first called. Not pickled.
     _plan: Optional[Tuple[int, Optional[Dense]]] = None
-    # (the _changes count, the scope called in, the plan's scope numbers:
-    # each neuron's, then the layer's); None until first called. Not pickled.
+    # (the _changes count, the scope called in, each neuron's scope number
+    # for the plan); None until first called. Not pickled.
     _scopes: Optional[Tuple[int, int, Any]] = None
 
     def __init__(self, nin: int, nout: int, *, scope: str = "Layer", **kwargs: Any) -> None:
@@ -174,14 +174,15 @@ class Layer(Module):
         return state
 
     def _scope_numbers(self) -> Any:
-        """The plan's scopes for a call from the calling thread's scope: each
-        neuron's, then the layer's own, as pg_dense takes them."""
+        """Each neuron's scope number for a call from the calling thread's
+        scope, as pg_dense takes them. Made in order, the numbers of a new
+        layer's neurons are consecutive, which the core stores as one run."""
         outer = current()
         kept = self._scopes
         if kept is not None and kept[0] == _changes[0] and kept[1] == outer:
             return kept[2]
         layer = inner(outer, self.scope)
-        numbers = ffi.new("uint32_t[]", [inner(layer, n.scope) for n in self.neurons] + [layer])
+        numbers = ffi.new("uint32_t[]", [inner(layer, n.scope) for n in self.neurons])
         self._scopes = (_changes[0], outer, numbers)
         return numbers
 
