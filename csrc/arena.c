@@ -89,14 +89,38 @@ static void watch_runs(void)
     pg_A.scope_watch = r && (r->scope || r->step);
 }
 
-/* The scope runs of the log's live entries, as compacting would leave
- * them, into out (NULL: only counted); returns how many. */
-static uint32_t live_runs(pg_scope_run *out)
+/* Drops the log's stale entries, keeping the order of the rest, and points
+ * each live node's pos at its new entry; with runs (room for the runs the
+ * live entries need), also remakes the scope runs to match, in the same
+ * pass. Returns how many runs that made. */
+static uint32_t compact_entries(pg_scope_run *runs)
 {
-    runs_builder b = {out, 0, {PG_NIL, 0, 0}};
+    runs_builder b = {runs, 0, {PG_NIL, 0, 0}};
+    pg_node *nodes = pg_A.nodes;
+    uint32_t w = 0, r = PG_NIL;
+    for (uint32_t q = 0; q < pg_A.log_len; q++) {
+        uint32_t i = pg_A.log[q];
+        if (pg_live(i) && nodes[i].pos == q) {
+            if (runs) {
+                while (r + 1 < pg_A.nruns && pg_A.runs[r + 1].pos <= q) /* PG_NIL + 1 == 0 */
+                    r++;
+                runs_add(&b, w, entry_scope(r, q));
+            }
+            pg_A.log[w] = i;
+            nodes[i].pos = w++;
+        }
+    }
+    pg_A.log_len = w;
+    return runs_finish(&b);
+}
+
+/* How many runs the log's live entries need, as compacting would remake them. */
+static uint32_t live_runs(void)
+{
+    runs_builder b = {NULL, 0, {PG_NIL, 0, 0}};
     uint32_t r = PG_NIL, w = 0;
     for (uint32_t q = 0; q < pg_A.log_len; q++) {
-        while (r + 1 < pg_A.nruns && pg_A.runs[r + 1].pos <= q) /* PG_NIL + 1 == 0 */
+        while (r + 1 < pg_A.nruns && pg_A.runs[r + 1].pos <= q)
             r++;
         uint32_t i = pg_A.log[q];
         if (pg_live(i) && pg_A.nodes[i].pos == q)
@@ -105,38 +129,39 @@ static uint32_t live_runs(pg_scope_run *out)
     return runs_finish(&b);
 }
 
-/* Drops the log's stale entries, keeping the order of the rest, points each
- * live node's pos at its new entry, and remakes the scope runs to match.
- * Fails, changing nothing, when there is no memory for the runs (a run with
- * step 1 can split where entries leave it). */
+/* Compacts the log (compact_entries) and remakes the scope runs into a new
+ * block. Fails, changing nothing, when there is no memory for it. A run
+ * with step 1 can split where its entries died, one more run at most per
+ * entry: when that bound is small the block is sized by it, else by
+ * counting first. */
 static int log_compact(void)
 {
-    pg_scope_run *runs = NULL;
-    uint32_t nruns = 0;
-    if (pg_A.nruns) {
-        nruns = live_runs(NULL);
-        runs = pg_realloc(NULL, (size_t)(nruns + 1) * sizeof *runs);
-        if (!runs)
-            return PG_ENOMEM;
-        live_runs(runs);
+    if (!pg_A.nruns) {
+        compact_entries(NULL);
+        return PG_OK;
     }
-    pg_node *nodes = pg_A.nodes;
-    uint32_t w = 0;
-    for (uint32_t q = 0; q < pg_A.log_len; q++) {
-        uint32_t i = pg_A.log[q];
-        if (pg_live(i) && nodes[i].pos == q) {
-            pg_A.log[w] = i;
-            nodes[i].pos = w++;
+    uint64_t bound = pg_A.nruns;
+    for (uint32_t r = 0; r < pg_A.nruns; r++)
+        if (pg_A.runs[r].step)
+            bound += (r + 1 < pg_A.nruns ? pg_A.runs[r + 1].pos : pg_A.log_len) - pg_A.runs[r].pos;
+    if (bound > 4 * (uint64_t)pg_A.nruns + 1024)
+        bound = live_runs();
+    pg_scope_run *runs = pg_realloc(NULL, (size_t)(bound + 1) * sizeof *runs);
+    if (!runs)
+        return PG_ENOMEM;
+    uint32_t n = compact_entries(runs);
+    free(pg_A.runs);
+    pg_A.runs_cap = (uint32_t)bound + 1;
+    if (n + 16 < bound) { /* a block that fails to shrink serves as well */
+        pg_scope_run *fit = realloc(runs, (size_t)(n + 1) * sizeof *runs);
+        if (fit) {
+            runs = fit;
+            pg_A.runs_cap = n + 1;
         }
     }
-    pg_A.log_len = w;
-    if (runs) {
-        free(pg_A.runs);
-        pg_A.runs = runs;
-        pg_A.nruns = nruns;
-        pg_A.runs_cap = nruns + 1;
-        watch_runs();
-    }
+    pg_A.runs = runs;
+    pg_A.nruns = n;
+    watch_runs();
     return PG_OK;
 }
 
@@ -154,18 +179,27 @@ static uint32_t scope_at(uint32_t q)
     return entry_scope(lo ? lo - 1 : PG_NIL, q);
 }
 
-/* Records that the next log entry is made in the calling thread's scope
- * (room for one more run was made by pg_scope_room). */
-static void note_scope(void)
+/* Records that the next log entry is made in scope s, which does not follow
+ * from the last run (room for one more run was made by pg_scope_room). */
+static void start_run(uint32_t s)
 {
     runs_builder b = {pg_A.runs, 0, {PG_NIL, 0, 0}};
     if (pg_A.nruns) {
         b.n = pg_A.nruns - 1;
         b.last = pg_A.runs[b.n];
     }
-    runs_add(&b, pg_A.log_len, pg_scope_now);
+    runs_add(&b, pg_A.log_len, s);
     pg_A.nruns = runs_finish(&b);
     watch_runs();
+}
+
+/* Records that the next log entry is made in the calling thread's scope. */
+static inline void note_scope(void)
+{
+    uint32_t s = pg_scope_now;
+    const pg_scope_run *last = pg_A.nruns ? &pg_A.runs[pg_A.nruns - 1] : NULL;
+    if (!last || last->scope + (pg_A.log_len - last->pos) * last->step != s)
+        start_run(s);
 }
 
 int pg_scope_room(uint32_t k)

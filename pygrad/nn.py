@@ -18,9 +18,9 @@ import numbers
 import random
 from typing import Any, Callable, Dict, Iterable, List, NoReturn, Optional, Sequence, Tuple, Union
 
-from ._c import ffi
+from ._c import ffi, lib
 from .nary import Dense, dot, logsumexp
-from .scopes import current, enter, inner, leave, _name
+from .scopes import enter, inner, leave, _name
 from .value import Number, Value, leaves
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "cross_entropy"]
@@ -54,6 +54,9 @@ def _check_parameters(what: str, count: int) -> None:
         raise ValueError(f"{what} would have {count:,} parameters, more than the "
                          f"{MAX_PARAMETERS:,} nodes pygrad's arena can hold")
 
+
+# The calling thread's scope number (pygrad.scopes), read once a layer call.
+_scope_now: Callable[[], int] = lib.pg_scope_get
 
 # Bumped by every attribute write on a Neuron or Layer, so that a layer's
 # plan (its parameters' indices, kept for the core) is remade after any change.
@@ -144,12 +147,10 @@ class Layer(Module):
 
     neurons: List[Neuron]
     scope = "Layer"  # for models pickled before scopes
-    # (the _changes count it was made at, the plan or None to go neuron by
-    # neuron); None until first called. Not pickled.
-    _plan: Optional[Tuple[int, Optional[Dense]]] = None
-    # (the _changes count, the scope called in, each neuron's scope number
-    # for the plan); None until first called. Not pickled.
-    _scopes: Optional[Tuple[int, int, Any]] = None
+    # (the _changes count it was made at, the scope it was called in, the plan
+    # or None to go neuron by neuron, each neuron's scope number for the
+    # plan); None until first called. Not pickled.
+    _plan: Optional[Tuple[int, int, Optional[Dense], Any]] = None
 
     def __init__(self, nin: int, nout: int, *, scope: str = "Layer", **kwargs: Any) -> None:
         nin, nout = _size("nin", nin), _size("nout", nout)
@@ -164,32 +165,18 @@ class Layer(Module):
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
-        if name != "_plan" and name != "_scopes":
+        if name != "_plan":
             _changes[0] += 1
 
     def __getstate__(self) -> Dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_plan", None)
-        state.pop("_scopes", None)
         return state
 
-    def _scope_numbers(self) -> Any:
-        """Each neuron's scope number for a call from the calling thread's
-        scope, as pg_dense takes them. Made in order, the numbers of a new
-        layer's neurons are consecutive, which the core stores as one run."""
-        outer = current()
-        kept = self._scopes
-        if kept is not None and kept[0] == _changes[0] and kept[1] == outer:
-            return kept[2]
-        layer = inner(outer, self.scope)
-        numbers = ffi.new("uint32_t[]", [inner(layer, n.scope) for n in self.neurons])
-        self._scopes = (_changes[0], outer, numbers)
-        return numbers
-
-    def _current_plan(self) -> Optional[Dense]:
-        """The plan for the neurons as they are now, remade after any change."""
-        if self._plan is not None and self._plan[0] == _changes[0]:
-            return self._plan[1]
+    def _make_plan(self, outer: int) -> Tuple[int, int, Optional[Dense], Any]:
+        """The plan for the neurons as they are now, called from scope number
+        outer, with each neuron's scope number as pg_dense takes them (made in
+        order, a new layer's are consecutive, which the core keeps as one run)."""
         # Lists from before plans existed (an old pickle, a user's own) are
         # made fixed first, so that nothing changes under the plan unseen.
         if type(self.neurons) is not _Fixed:
@@ -206,13 +193,21 @@ class Layer(Module):
                 for n in self.neurons):
             plan = Dense([n.w for n in self.neurons], [n.b for n in self.neurons],
                          first.activation if first.nonlin else None)
-        self._plan = (_changes[0], plan)
-        return plan
+        numbers = None
+        if plan is not None:
+            layer = inner(outer, self.scope)
+            numbers = ffi.new("uint32_t[]", [inner(layer, n.scope) for n in self.neurons])
+        self._plan = (_changes[0], outer, plan, numbers)
+        return self._plan
 
     def __call__(self, x: Inputs) -> Outputs:
-        plan = self._current_plan()
+        outer = _scope_now()
+        kept = self._plan
+        if kept is None or kept[0] != _changes[0] or kept[1] != outer:
+            kept = self._make_plan(outer)
+        plan = kept[2]
         if plan is not None:
-            out = plan(x, self._scope_numbers())
+            out = plan(x, kept[3])
         else:
             outer = enter(self.scope)
             try:

@@ -140,22 +140,44 @@ def test_leaves_made_in_one_call_after_a_one_node_scope_keep_theirs():
     assert [scope_of(w) for w in ws] == ["then a run of leaves"] * 4
 
 
-def test_a_layer_keeps_its_neurons_scopes_when_some_outputs_die(live):
+@pytest.mark.parametrize("width, calls", [(9, 400), (700, 6)])
+def test_a_layer_keeps_its_neurons_scopes_when_some_outputs_die(live, width, calls):
     # A layer's dots and activations are two counting runs (Neuron 1, 2, ...);
     # compacting after some outputs die splits them, keeping every scope.
+    # (A wide layer's runs could split into more than the core sizes for at
+    # once: it counts them first.)
     random.seed(6)
-    layer = nn.Layer(3, 9, scope="wide")
+    layer = nn.Layer(3, width, scope="wide")
     kept = []
-    for k in range(400):
-        out = layer([Value(1.0), Value(2.0), Value(k / 400)])
+    for k in range(calls):
+        out = layer([Value(1.0), Value(2.0), Value(k / calls)])
         kept += [(o, f"wide/Neuron {j + 1}") for j, o in enumerate(out) if (j + k) % 4 == 0]
         del out
-        for _ in range(30):
+        for _ in range(30 * width if k % 3 == 2 else 0):
             Value(0.0) * 2  # short-lived nodes, so that the log compacts
     assert all(scope_of(o) == path for o, path in kept)
     assert all(scope_of(o.children[0]) == path for o, path in kept)  # its dot
     del kept, layer
     assert live_now() == live
+
+
+CHAIN_BYTES = '''
+import sys, pygrad
+from pygrad import Value
+def build():
+    x, xs = Value(1.0), []
+    for _ in range(50_000):
+        x = x * 1.0
+        xs.append(x)
+    return xs
+if sys.argv[1] == "scoped":
+    with pygrad.scope("chain"):
+        xs = build()
+else:
+    xs = build()
+assert pygrad.scope_of(xs[-1]) == ("chain" if sys.argv[1] == "scoped" else "")
+print(pygrad.stats()["bytes"])
+'''
 
 
 def test_a_node_costs_no_more_bytes_in_a_scope():
