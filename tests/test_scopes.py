@@ -110,25 +110,6 @@ def test_scopes_survive_the_log_being_compacted(live):
     assert live_now() == live
 
 
-CHAIN_BYTES = '''
-import sys, pygrad
-from pygrad import Value
-def build():
-    x, xs = Value(1.0), []
-    for _ in range(50_000):
-        x = x * 1.0
-        xs.append(x)
-    return xs
-if sys.argv[1] == "scoped":
-    with pygrad.scope("chain"):
-        xs = build()
-else:
-    xs = build()
-assert pygrad.scope_of(xs[-1]) == ("chain" if sys.argv[1] == "scoped" else "")
-print(pygrad.stats()["bytes"])
-'''
-
-
 def test_leaves_made_in_one_call_after_a_one_node_scope_keep_theirs():
     # Scope numbers given out one after another (new names) count up, as a
     # layer's neurons' do: the leaves must not be read as continuing a count.
