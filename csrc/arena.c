@@ -144,8 +144,8 @@ static int log_compact(void)
     for (uint32_t r = 0; r < pg_A.nruns; r++)
         if (pg_A.runs[r].step)
             bound += (r + 1 < pg_A.nruns ? pg_A.runs[r + 1].pos : pg_A.log_len) - pg_A.runs[r].pos;
-    if (bound > 4 * (uint64_t)pg_A.nruns + 1024)
-        bound = live_runs();
+    if (bound > 4 * (uint64_t)pg_A.nruns + 1024 || bound >= PG_NIL)
+        bound = live_runs(); /* at most one a live entry: below PG_NIL */
     pg_scope_run *runs = pg_realloc(NULL, (size_t)(bound + 1) * sizeof *runs);
     if (!runs)
         return PG_ENOMEM;
