@@ -59,7 +59,9 @@ def _search(i: int) -> Optional[Value]:
     now = (lib.pg_made(), adopted[0])
     for generation in range(3):
         for obj in gc.get_objects(generation):
-            if isinstance(obj, Value):
+            # type(), not isinstance(): that would read obj.__class__, which
+            # some objects compute (and warn on, as deprecated ones do)
+            if issubclass(type(obj), Value):
                 k = getattr(obj, "_i", None)
                 if type(k) is int and 0 <= k < 2**32 and lib.pg_op(k) >= 0 and _fresh(k) is None:
                     _keep(k, obj)
