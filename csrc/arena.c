@@ -344,7 +344,7 @@ uint32_t pg_node_new(uint8_t op, double data, uint32_t p0, uint32_t p1)
     if (pg_A.scoped_threads | pg_A.scope_watch)
         note_scope();
     pg_A.log[pg_A.log_len++] = i;
-    pg_A.side[i] = (pg_side){.refs = 1, .ext = 0};
+    pg_A.side[i] = (pg_side){.refs = 1};
     pg_A.made++;
     if (p0 != PG_NIL)
         pg_A.side[p0].refs++;
@@ -365,18 +365,66 @@ uint32_t pg_run_new(uint32_t n, const double *data)
         pg_A.nodes[i] = (pg_node){.parent = {PG_NIL, PG_NIL}, .pos = pg_A.log_len,
                                   .op = PG_LEAF, .holds = 1};
         pg_A.log[pg_A.log_len++] = i;
-        pg_A.side[i] = (pg_side){.refs = 1, .ext = 0};
+        pg_A.side[i] = (pg_side){.refs = 1};
     }
     pg_A.used += n;
     pg_A.made += n;
     return first;
 }
 
+/* Puts record e in ext_index, at or after its owner's home. */
+static void index_put(uint32_t e)
+{
+    uint32_t mask = pg_A.index_cap - 1, s = pg_ext_home(pg_A.ext[e].owner, pg_A.index_cap);
+    while (pg_A.ext_index[s] != PG_NIL)
+        s = (s + 1) & mask;
+    pg_A.ext_index[s] = e;
+}
+
+/* Remakes ext_index with cap entries (a power of two, above ext_owned);
+ * on failure nothing changes. */
+static int index_remake(uint64_t cap)
+{
+    uint32_t *index = pg_realloc(NULL, (size_t)cap * sizeof(uint32_t));
+    if (!index)
+        return PG_ENOMEM;
+    free(pg_A.ext_index);
+    pg_A.ext_index = index;
+    pg_A.index_cap = (uint32_t)cap;
+    for (uint64_t s = 0; s < cap; s++)
+        index[s] = PG_NIL;
+    for (uint32_t e = 0; e < pg_A.ext_used; e++)
+        if (pg_A.ext[e].owner != PG_NIL)
+            index_put(e);
+    return PG_OK;
+}
+
+/* Takes node i's record out of ext_index, moving back each record after it
+ * that may stand in its place, so that none stands past an empty entry. */
+static void index_take(uint32_t i)
+{
+    uint32_t mask = pg_A.index_cap - 1, *index = pg_A.ext_index;
+    uint32_t hole = pg_ext_home(i, pg_A.index_cap);
+    while (pg_A.ext[index[hole]].owner != i)
+        hole = (hole + 1) & mask;
+    for (uint32_t s = (hole + 1) & mask; index[s] != PG_NIL; s = (s + 1) & mask) {
+        uint32_t home = pg_ext_home(pg_A.ext[index[s]].owner, pg_A.index_cap);
+        if (((s - home) & mask) >= ((s - hole) & mask)) { /* hole lies in [home, s) */
+            index[hole] = index[s];
+            hole = s;
+        }
+    }
+    index[hole] = PG_NIL;
+}
+
 pg_ext *pg_ext_of(uint32_t i)
 {
-    pg_side *n = &pg_A.side[i];
-    if (n->ext)
-        return &pg_A.ext[n->ext - 1];
+    pg_ext *found = pg_ext_find(i);
+    if (found)
+        return found;
+    if ((uint64_t)pg_A.ext_owned * 2 + 2 > pg_A.index_cap
+        && index_remake(pow2_at_least((uint64_t)pg_A.ext_owned * 2 + 2, 64)) != PG_OK)
+        return NULL;
     uint32_t e;
     if (pg_A.ext_free != PG_NIL) {
         e = pg_A.ext_free;
@@ -393,7 +441,9 @@ pg_ext *pg_ext_of(uint32_t i)
         e = pg_A.ext_used++;
     }
     pg_A.ext[e] = (pg_ext){.owner = i, .next_free = PG_NIL, .newer = PG_NIL, .older = PG_NIL};
-    n->ext = e + 1;
+    index_put(e);
+    pg_A.ext_owned++;
+    pg_A.nodes[i].flags |= PG_EXT;
     return &pg_A.ext[e];
 }
 
@@ -465,19 +515,20 @@ static void label_drop(pg_ext *x)
     x->label = NULL;
 }
 
-/* Frees a slot's ext record, if it has one, and what that record owns. */
-static void ext_drop(pg_side *n)
+/* Frees node i's ext record, if it has one, and what that record owns. */
+static void ext_drop(uint32_t i)
 {
-    if (!n->ext)
+    pg_ext *x = pg_ext_find(i);
+    if (!x)
         return;
-    uint32_t e = n->ext - 1;
-    pg_ext *x = &pg_A.ext[e];
     label_drop(x);
     order_drop(x);
+    index_take(i);
     x->owner = PG_NIL;
     x->next_free = pg_A.ext_free;
-    pg_A.ext_free = e;
-    n->ext = 0;
+    pg_A.ext_free = (uint32_t)(x - pg_A.ext);
+    pg_A.ext_owned--;
+    pg_A.nodes[i].flags &= (uint8_t)~PG_EXT;
 }
 
 int pg_retain(uint32_t i)
@@ -521,8 +572,9 @@ static void trim_log(void)
 }
 
 /* Drops free ext records off the top of the table, relinks the rest of the
- * free ones in index order and shrinks the table to fit. Records in use keep
- * their index, which side[].ext and the kept-order list hold. */
+ * free ones in index order and shrinks the table to fit, and ext_index with
+ * it. Records in use keep their index, which ext_index and the kept-order
+ * list hold. */
 static void trim_ext(void)
 {
     while (pg_A.ext_used > 0 && pg_A.ext[pg_A.ext_used - 1].owner == PG_NIL)
@@ -538,8 +590,14 @@ static void trim_ext(void)
         free(pg_A.ext);
         pg_A.ext = NULL;
         pg_A.ext_cap = 0;
+        free(pg_A.ext_index);
+        pg_A.ext_index = NULL;
+        pg_A.index_cap = 0;
         return;
     }
+    uint64_t index_cap = pow2_at_least((uint64_t)pg_A.ext_owned * 2 + 2, 64);
+    if (index_cap < pg_A.index_cap)
+        (void)index_remake(index_cap); /* on failure the larger one serves */
     uint64_t cap = pow2_at_least(pg_A.ext_used, 64);
     if (cap < pg_A.ext_cap) {
         pg_ext *ext = realloc(pg_A.ext, (size_t)cap * sizeof(pg_ext));
@@ -632,15 +690,17 @@ void pg_unlink(uint32_t i)
         uint32_t count = 2;
         const uint32_t *links = pg_is_nary(n->op) ? pg_operands(n, &count) : n->parent;
         for (uint32_t k = 0; k < count; k++) {
-            uint32_t p = links[k];
+            uint32_t p = pg_operand(n, links, count, k);
             if (p != PG_NIL && --side[p].refs == 0) {
                 side[p].refs = pending;
                 pending = p;
             }
         }
-        if (pg_is_nary(n->op))
+        if (pg_is_nary(n->op)) {
+            pg_A.operand_bytes -= pg_block_bytes(n);
             free(n->operands);
-        ext_drop(&side[j]);
+        }
+        ext_drop(j);
         n->op = PG_FREE;
         n->parent[0] = pg_A.free_head;
         pg_A.free_head = j;
@@ -697,20 +757,21 @@ int64_t pg_parent(uint32_t i, int64_t k)
     if (!pg_live(i))
         return PG_EINDEX;
     uint32_t count;
-    const uint32_t *operands = pg_operands(&pg_A.nodes[i], &count);
+    const pg_node *n = &pg_A.nodes[i];
+    const uint32_t *operands = pg_operands(n, &count);
     if (k < 0 || k >= count)
         return PG_EARG;
-    return operands[k];
+    return pg_operand(n, operands, count, (uint32_t)k);
 }
 
 int pg_set_label(uint32_t i, const char *s)
 {
     if (!pg_live(i))
         return PG_EINDEX;
-    pg_side *n = &pg_A.side[i];
     if (!s || !*s) {
-        if (n->ext)
-            label_drop(&pg_A.ext[n->ext - 1]);
+        pg_ext *x = pg_ext_find(i);
+        if (x)
+            label_drop(x);
         return PG_OK;
     }
     size_t len = strlen(s) + 1;
@@ -731,9 +792,8 @@ int pg_set_label(uint32_t i, const char *s)
 
 const char *pg_label(uint32_t i)
 {
-    if (!pg_live(i) || !pg_A.side[i].ext)
-        return NULL;
-    return pg_A.ext[pg_A.side[i].ext - 1].label;
+    pg_ext *x = pg_live(i) ? pg_ext_find(i) : NULL;
+    return x ? x->label : NULL;
 }
 
 int pg_set_data_many(const uint32_t *idx, const double *data, size_t n)
@@ -755,10 +815,12 @@ void pg_get_stats(pg_stats *out)
                  + (uint64_t)pg_A.log_cap * sizeof(uint32_t)
                  + (pg_A.log ? (uint64_t)(pg_A.log_cap / 64 + 1) * sizeof(uint64_t) : 0)
                  + (uint64_t)pg_A.ext_cap * sizeof(pg_ext)
+                 + (uint64_t)pg_A.index_cap * sizeof(uint32_t)
                  + (uint64_t)pg_A.runs_cap * sizeof(pg_scope_run)
-                 + pg_A.order_bytes + pg_A.label_bytes;
+                 + pg_A.order_bytes + pg_A.label_bytes + pg_A.operand_bytes;
     out->cached_orders = pg_A.norders;
     out->order_bytes = pg_A.order_bytes;
+    out->operand_bytes = pg_A.operand_bytes;
 }
 
 uint64_t pg_made(void)

@@ -28,7 +28,9 @@ typedef struct pg_node {
                                exponent (held, never shown as an operand). A free
                                slot: parent[0] is the next free slot, or PG_NIL */
         uint32_t *operands; /* an n-ary op's, owned: operands[0] is their count,
-                               operands[1..count] their indices */
+                               operands[1..count] their indices; a PG_RUNS
+                               dot's holds only operands[1..3]: its runs'
+                               starts and its bias (see pg_operand) */
     };
     uint32_t pos;        /* this node's entry in the creation log: log[pos] is
                             its index; an operand's pos is below its child's */
@@ -48,19 +50,21 @@ typedef struct pg_node {
  * node is made, on a PG_DOT node whose weights and inputs are each a run of
  * consecutive indices (operand 2j is operand 0 + j, operand 2j + 1 is
  * operand 1 + j) and the two runs are the same or do not overlap, so that
- * rules.h may read them as two plain arrays; never changes after. */
+ * rules.h may read them as two plain arrays; never changes after. Such a
+ * node keeps the runs' starts and its bias, not its whole operand list. */
 #define PG_SEEN 1
 #define PG_RUNS 2
 /* PG_HOOK: pg_hook's flag, at which pass objects (grad.c) stop. */
 #define PG_HOOK 4
+/* PG_EXT: the node owns an ext record (a label, a kept order), found through
+ * arena.ext_index; nodes without it never look there. */
+#define PG_EXT 8
 
-/* The rest of slot i, at side[i]: 8 bytes. */
+/* The rest of slot i, at side[i]: 4 bytes. */
 typedef struct pg_side {
     uint32_t refs;       /* handles (Values, optimizers) plus child links. Inside
                             pg_release, once 0: the next node waiting to be
                             freed, or PG_NIL */
-    uint32_t ext;        /* 0, or 1 + index into arena.ext of this node's
-                            label and kept order */
 } pg_side;
 
 /* What a few nodes carry beyond their slot: a label, a kept order. */
@@ -68,8 +72,8 @@ typedef struct pg_ext {
     char *label;         /* owned; NULL when none */
     uint32_t *order;     /* owned; pg_order's result for this root, or NULL */
     uint32_t norder;     /* entries in order */
-    uint32_t owner;      /* the node whose side[].ext names this record, or
-                            PG_NIL while the record is free */
+    uint32_t owner;      /* the node (flagged PG_EXT) that owns this record,
+                            or PG_NIL while the record is free */
     uint32_t next_free;  /* free record: the next free record, or PG_NIL */
     uint32_t newer, older; /* with an order: neighbours in the kept-order list,
                             most recently used first; PG_NIL at either end */
@@ -128,10 +132,18 @@ typedef struct pg_arena {
                             inside graph.c's sweep */
     pg_ext *ext;         /* ext_cap entries; [0, ext_used) handed out */
     uint32_t ext_cap, ext_used, ext_free;
+    uint32_t ext_owned;  /* records with an owner */
+    /* Which record a node owns: index_cap (0 or a power of two, at least
+     * twice ext_owned) entries, each a record index or PG_NIL, a record
+     * standing at or after the hash of its owner (pg_ext_find), with no
+     * empty entry between. Records keep their index while owned. */
+    uint32_t *ext_index;
+    uint32_t index_cap;
     uint32_t norders;    /* roots with a kept order */
     uint32_t newest, oldest; /* ends of the kept-order list, or PG_NIL */
     uint64_t order_bytes;
     uint64_t label_bytes;
+    uint64_t operand_bytes; /* of every n-ary node's block, pg_block_bytes */
     uint32_t fail_countdown; /* pg_test_fail_alloc: fails the allocation at which
                                 this reaches 0 from 1; 0 means none fails */
 } pg_arena;
@@ -174,9 +186,10 @@ uint32_t pg_run_new(uint32_t n, const double *data);
 uint32_t pg_node_new(uint8_t op, double data, uint32_t p0, uint32_t p1);
 
 /* Makes the n-ary node op over operands (owned from here on, with their count
- * first), whose links the caller has taken, with one hold for the caller and
- * its value from its rule (ops.c). The caller has reserved its slot. */
-uint32_t pg_nary_node(uint8_t op, uint32_t *operands);
+ * first; with flags PG_RUNS, a dot's runs as pg_operand reads them), whose
+ * links the caller has taken, with one hold for the caller and its value
+ * from its rule (ops.c). The caller has reserved its slot. */
+uint32_t pg_nary_node(uint8_t op, uint32_t *operands, uint8_t flags);
 
 /* Drops one reference to live node i that is not a hold (a link); at zero,
  * frees it and releases what it links to, iteratively. */
@@ -184,6 +197,22 @@ void pg_unlink(uint32_t i);
 
 /* The ext record of node i, created on demand; NULL when allocation fails. */
 pg_ext *pg_ext_of(uint32_t i);
+
+/* Where node i's record stands in ext_index, when it has one. */
+static inline uint32_t pg_ext_home(uint32_t i, uint32_t cap)
+{
+    return (uint32_t)(((uint64_t)i * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+}
+
+/* The ext record of live node i, or NULL when it has none. Allocates nothing. */
+static inline pg_ext *pg_ext_find(uint32_t i)
+{
+    if (!(pg_A.nodes[i].flags & PG_EXT))
+        return NULL;
+    for (uint32_t s = pg_ext_home(i, pg_A.index_cap);; s = (s + 1) & (pg_A.index_cap - 1))
+        if (pg_A.ext[pg_A.ext_index[s]].owner == i)
+            return &pg_A.ext[pg_A.ext_index[s]];
+}
 
 /* Keeps order (n entries, owned from now on by the arena) as node i's, whose
  * ext record x has none, and drops the least recently used others until the
@@ -198,8 +227,9 @@ static inline int pg_is_nary(uint8_t op)
     return op >= PG_SUM && op < PG_NOPS;
 }
 
-/* Node n's operands, as an array of *count indices (none for a leaf; PG_POWK's
- * hidden exponent leaf is not one of them). */
+/* Node n's *count operands as stored (none for a leaf; PG_POWK's hidden
+ * exponent leaf is not one of them): read them with pg_operand, since a
+ * PG_RUNS dot stores three entries for any count. */
 static inline const uint32_t *pg_operands(const pg_node *n, uint32_t *count)
 {
     if (pg_is_nary(n->op)) {
@@ -208,6 +238,36 @@ static inline const uint32_t *pg_operands(const pg_node *n, uint32_t *count)
     }
     *count = n->op == PG_LEAF ? 0 : n->op <= PG_MASK ? 2 : 1;
     return n->parent;
+}
+
+/* Operand k (k < count) of node n, whose stored operands pg_operands gave as
+ * v: v[k], except for a PG_RUNS dot, which stores its weights' first index,
+ * its inputs' first and its bias (v[0], v[1], v[2]) and no other, so that a
+ * dense layer's node costs the same few bytes at any width. */
+static inline uint32_t pg_operand(const pg_node *n, const uint32_t *v, uint32_t count,
+                                  uint32_t k)
+{
+    if (!(n->flags & PG_RUNS))
+        return v[k];
+    return (count & 1) && k == count - 1 ? v[2] : v[k & 1] + k / 2;
+}
+
+/* The bytes of an operand block for count operands of a node with flags. */
+static inline size_t pg_block_size(size_t count, uint8_t flags)
+{
+    return (flags & PG_RUNS ? 4 : count + 1) * sizeof(uint32_t);
+}
+
+/* The bytes of n-ary node n's operand block. */
+static inline size_t pg_block_bytes(const pg_node *n)
+{
+    return pg_block_size(n->operands[0], n->flags);
+}
+
+/* A PG_DOT node's bias (it has one when its count is odd). */
+static inline uint32_t pg_dot_bias(const pg_node *n, const uint32_t *v, uint32_t count)
+{
+    return n->flags & PG_RUNS ? v[2] : v[count - 1];
 }
 
 /* Nonzero while live node i can take another reference without its count

@@ -117,7 +117,7 @@ static uint32_t collect(const uint32_t *roots, size_t nroots, uint32_t *list)
         nodes[i].flags &= ~PG_SEEN;
         const uint32_t *operands = pg_operands(&nodes[i], &count);
         for (uint32_t k = 0; k < count; k++)
-            waiting += (uint32_t)found(nodes, marks, operands[k]);
+            waiting += (uint32_t)found(nodes, marks, pg_operand(&nodes[i], operands, count, k));
         if ((q & 63) == 0 || !waiting)
             marks[q >> 6] = 0;
     }
@@ -153,11 +153,14 @@ static void find_needed(pg_pass *p)
         p->at[p->slot[p->outs[j]]]++;
     for (uint32_t k = p->n; k-- > 0;) {
         uint32_t count;
-        const uint32_t *v = pg_operands(&pg_A.nodes[p->list[k]], &count);
+        const pg_node *n = &pg_A.nodes[p->list[k]];
+        const uint32_t *v = pg_operands(n, &count);
         for (uint32_t j = 0; j < count && !p->needed[k]; j++)
-            p->needed[k] = p->needed[p->slot[v[j]]];
-        for (uint32_t j = 0; j < count && p->needed[k]; j++)
-            p->at[p->slot[v[j]]] += p->needed[p->slot[v[j]]];
+            p->needed[k] = p->needed[p->slot[pg_operand(n, v, count, j)]];
+        for (uint32_t j = 0; j < count && p->needed[k]; j++) {
+            uint32_t s = p->slot[pg_operand(n, v, count, j)];
+            p->at[s] += p->needed[s];
+        }
     }
 }
 
@@ -331,13 +334,14 @@ static int room_for_nodes(pg_pass *p, uint64_t n)
 static int room_for_rule(pg_pass *p, uint32_t k)
 {
     uint32_t i = p->list[k], count;
-    const uint32_t *v = pg_operands(&pg_A.nodes[i], &count);
+    const pg_node *n = &pg_A.nodes[i];
+    const uint32_t *v = pg_operands(n, &count);
     uint64_t per = count < 2 ? 2 : count; /* unary ops: both columns' worth */
     uint64_t links = LINKS_PER_OPERAND * (per + 1);
     if (!can_link(i, links) || !can_link(p->gn[k], links))
         return PG_EFULL;
     for (uint32_t j = 0; j < count; j++)
-        if (!can_link(v[j], links))
+        if (!can_link(pg_operand(n, v, count, j), links))
             return PG_EFULL;
     return room_for_nodes(p, SLOTS_PER_OPERAND * per);
 }
@@ -444,7 +448,7 @@ static int settle(pg_pass *p, uint32_t k)
         pg_A.side[o].refs++;
         operands[j] = o;
     }
-    p->gn[k] = keep(p, pg_nary_node(PG_DOT, operands));
+    p->gn[k] = keep(p, pg_nary_node(PG_DOT, operands, 0));
     return PG_OK;
 }
 
@@ -681,6 +685,8 @@ static void create_rule(pg_pass *p, uint32_t i, uint32_t gi)
         uint32_t count;
         /* the operand array stays put while nodes are made (the arena may not) */
         const uint32_t *v = pg_operands(n, &count);
+        const int runs = n->flags & PG_RUNS;
+        const uint32_t bias = n->op == PG_DOT && (count & 1) ? pg_dot_bias(n, v, count) : PG_NIL;
         switch (n->op) {
         case PG_SUM:
             for (uint32_t j = 0; j < count; j++)
@@ -688,7 +694,7 @@ static void create_rule(pg_pass *p, uint32_t i, uint32_t gi)
                     add_to(p, v[j], PG_SUM_GRAD(g));
             break;
         case PG_DOT:
-            if (n->flags & PG_RUNS) {
+            if (runs) {
                 for (uint32_t j = 0; j < count / 2; j++)
                     if (needs(p, v[0] + j))
                         add_to(p, v[0] + j, PG_DOT_GRAD(g, T(v[1] + j)));
@@ -703,8 +709,8 @@ static void create_rule(pg_pass *p, uint32_t i, uint32_t gi)
                         add_to(p, v[j + 1], PG_DOT_GRAD(g, T(v[j])));
                 }
             }
-            if ((count & 1) && needs(p, v[count - 1]))
-                add_to(p, v[count - 1], PG_DOT_BIAS_GRAD(g));
+            if (bias != PG_NIL && needs(p, bias))
+                add_to(p, bias, PG_DOT_BIAS_GRAD(g));
             break;
         default: /* PG_LOGSUMEXP */
             for (uint32_t j = 0; j < count; j++)

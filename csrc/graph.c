@@ -81,7 +81,8 @@ PG_HOT uint32_t sweep(uint32_t root, uint32_t *order, int backprop, double seed,
             uint32_t count;
             const uint32_t *operands = pg_operands(x, &count);
             for (uint32_t k = 0; k < count; k++)
-                waiting += find(nodes, val, marks, operands[k], backprop);
+                waiting += find(nodes, val, marks, pg_operand(x, operands, count, k),
+                                backprop);
         }
         if (backprop)
             backward_rule(val, x, i);
@@ -101,11 +102,11 @@ PG_HOT uint32_t sweep(uint32_t root, uint32_t *order, int backprop, double seed,
  * nothing and leaves the kept-order list as it is. */
 static const uint32_t *kept_order(uint32_t root, uint32_t *n)
 {
-    uint32_t e = pg_A.side[root].ext;
-    if (!e || !pg_A.ext[e - 1].order)
+    const pg_ext *x = pg_ext_find(root);
+    if (!x || !x->order)
         return NULL;
-    *n = pg_A.ext[e - 1].norder;
-    return pg_A.ext[e - 1].order;
+    *n = x->norder;
+    return x->order;
 }
 
 int64_t pg_order(uint32_t root, const uint32_t **out)
@@ -114,7 +115,7 @@ int64_t pg_order(uint32_t root, const uint32_t **out)
         return PG_EINDEX;
     uint32_t kept;
     if ((*out = kept_order(root, &kept))) {
-        pg_order_touch(&pg_A.ext[pg_A.side[root].ext - 1]);
+        pg_order_touch(pg_ext_find(root));
         return kept;
     }
     pg_ext *x = pg_ext_of(root);
@@ -152,7 +153,7 @@ int64_t pg_nearest(uint32_t root, uint32_t *out, uint32_t max, int *more)
         uint32_t count;
         const uint32_t *operands = pg_operands(x, &count);
         for (uint32_t k = 0; k < count; k++) {
-            pg_node *p = &pg_A.nodes[operands[k]];
+            pg_node *p = &pg_A.nodes[pg_operand(x, operands, count, k)];
             if (p->flags & PG_SEEN) {
                 p->flags &= ~PG_SEEN;
                 pg_A.marks[p->pos >> 6] &= ~((uint64_t)1 << (p->pos & 63));
@@ -213,7 +214,7 @@ static int rows_of_a_layer(const pg_node *nodes, const uint32_t *idx)
         for (int m = 0; m < 4; m++) {
             uint32_t i = idx[m];
             if ((i >= v[0] && i - v[0] < pairs) || (i >= v[1] && i - v[1] < pairs)
-                || ((count & 1) && i == v[count - 1]))
+                || ((count & 1) && i == v[2]))
                 return 0;
         }
     }

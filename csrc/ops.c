@@ -170,17 +170,32 @@ static int64_t count_numbers(const uint32_t *idx, const double *k, size_t n)
     return numbers;
 }
 
-/* PG_RUNS for a PG_DOT node over operands v (count of them) whose weights and
- * inputs lie in runs that are the same or apart; else 0. */
+/* Whether runs of `pairs` indices from w and from x are one run or do not
+ * overlap. */
+static int apart(uint32_t w, uint32_t x, uint32_t pairs)
+{
+    return w == x || (w < x ? x - w : w - x) >= pairs;
+}
+
+/* Whether idx[0 .. n-1] are consecutive indices (so below PG_NIL). */
+static int consecutive(const uint32_t *idx, size_t n)
+{
+    for (size_t j = 1; j < n; j++)
+        if (idx[0] >= PG_NIL - j || idx[j] != idx[0] + j)
+            return 0;
+    return 1;
+}
+
+/* PG_RUNS for a PG_DOT node over operands v (count of them, no PG_NIL
+ * among them) whose weights and inputs lie in runs that are the same or
+ * apart; else 0. */
 static uint8_t dot_runs(const uint32_t *v, uint32_t count)
 {
     uint32_t pairs = count / 2;
     if (pairs < 2)
         return 0;
     uint32_t w = v[0], x = v[1];
-    if (w > UINT32_MAX - pairs || x > UINT32_MAX - pairs)
-        return 0;
-    if (w != x && (w < x ? x - w : w - x) < pairs) /* overlapping, not the same */
+    if (w > UINT32_MAX - pairs || x > UINT32_MAX - pairs || !apart(w, x, pairs))
         return 0;
     for (uint32_t j = 1; j < pairs; j++)
         if (v[2 * j] != w + j || v[2 * j + 1] != x + j)
@@ -188,13 +203,34 @@ static uint8_t dot_runs(const uint32_t *v, uint32_t count)
     return PG_RUNS;
 }
 
-uint32_t pg_nary_node(uint8_t op, uint32_t *operands)
+/* Fills a PG_RUNS dot's operand block as it keeps it (arena.h): its count,
+ * its runs' first weight and first input, its bias or PG_NIL. */
+static void runs_fill(uint32_t *v, uint32_t count, uint32_t w, uint32_t x, uint32_t bias)
+{
+    v[0] = count;
+    v[1] = w;
+    v[2] = x;
+    v[3] = count & 1 ? bias : PG_NIL;
+}
+
+/* PG_RUNS for a dense layer's row over weights w[0 .. nin-1] and inputs x
+ * (x_run: the inputs are, or will be, consecutive; new_run: as leaves made
+ * past every node), as dot_runs would find it; else 0. */
+static uint8_t row_runs(const uint32_t *w, const uint32_t *x, size_t nin, int x_run,
+                        int new_run)
+{
+    if (nin < 2 || !x_run || !consecutive(w, nin))
+        return 0;
+    return new_run || apart(w[0], x[0], (uint32_t)nin) ? PG_RUNS : 0;
+}
+
+uint32_t pg_nary_node(uint8_t op, uint32_t *operands, uint8_t flags)
 {
     uint32_t r = pg_node_new(op, 0.0, PG_NIL, PG_NIL);
     pg_node *node = &pg_A.nodes[r];
     node->operands = operands;
-    if (op == PG_DOT)
-        node->flags = dot_runs(operands + 1, operands[0]);
+    node->flags = flags;
+    pg_A.operand_bytes += pg_block_bytes(node);
     pg_A.val[r].data = nary_forward(pg_A.val, node);
     return r;
 }
@@ -204,12 +240,14 @@ uint32_t pg_nary_node(uint8_t op, uint32_t *operands)
 static void nary_to_leaf(uint32_t r)
 {
     pg_node *node = &pg_A.nodes[r];
-    uint32_t *operands = node->operands;
+    const pg_node was = *node; /* a copy: unlinking may move the arena */
+    uint32_t *operands = was.operands, count = operands[0];
+    pg_A.operand_bytes -= pg_block_bytes(&was);
     node->op = PG_LEAF;
-    node->flags = 0;
+    node->flags &= (uint8_t)~PG_RUNS;
     node->parent[0] = node->parent[1] = PG_NIL;
-    for (uint32_t j = 1; j <= operands[0]; j++)
-        pg_unlink(operands[j]);
+    for (uint32_t j = 0; j < count; j++)
+        pg_unlink(pg_operand(&was, operands + 1, count, j));
     free(operands);
 }
 
@@ -232,19 +270,26 @@ int64_t pg_nary(uint8_t op, const uint32_t *idx, const double *k, size_t n)
         return numbers;
     if (!take_links(idx, n, 1))
         return PG_EFULL;
+    /* A dot over runs of Values keeps only their starts; numbers' new
+     * leaves are not counted on to be consecutive. */
+    uint8_t flags = op == PG_DOT && numbers == 0 ? dot_runs(idx, (uint32_t)n) : 0;
     uint32_t *operands = NULL;
     int s = pg_reserve((uint32_t)numbers + 1);
-    if (s == PG_OK && !(operands = pg_realloc(NULL, (n + 1) * sizeof(uint32_t))))
+    if (s == PG_OK && !(operands = pg_realloc(NULL, pg_block_size(n, flags))))
         s = PG_ENOMEM;
     if (s != PG_OK) {
         give_links(idx, n, 1);
         return s;
     }
     /* From here nothing fails. */
-    operands[0] = (uint32_t)n;
-    for (size_t j = 0; j < n; j++)
-        operands[j + 1] = idx[j] != PG_NIL ? idx[j] : number_leaf(k[j], 1);
-    uint32_t r = pg_nary_node(op, operands);
+    if (flags & PG_RUNS) {
+        runs_fill(operands, (uint32_t)n, idx[0], idx[1], idx[n - 1]);
+    } else {
+        operands[0] = (uint32_t)n;
+        for (size_t j = 0; j < n; j++)
+            operands[j + 1] = idx[j] != PG_NIL ? idx[j] : number_leaf(k[j], 1);
+    }
+    uint32_t r = pg_nary_node(op, operands, flags);
     if (!recording)
         nary_to_leaf(r);
     return r;
@@ -281,15 +326,25 @@ int64_t pg_dense(const uint32_t *w, const uint32_t *b, const uint32_t *x, const 
             give_links(b, nout, 1);
         return PG_EFULL;
     }
+    /* Which rows are PG_RUNS dots, known before anything is allocated: a
+     * row's weights are consecutive, and so are its inputs, which numbers
+     * alone are once made side by side past the top slot. */
+    int new_run = numbers == (int64_t)nin;
+    int x_run = new_run || (numbers == 0 && consecutive(x, nin));
     size_t count = 2 * nin + (b ? 1 : 0), made = 0;
-    uint32_t **operands = NULL;
-    int s = pg_reserve((uint32_t)slots);
+    uint32_t **operands = NULL, *xs = NULL;
+    int s = new_run ? pg_reserve_run((uint32_t)numbers) : PG_OK;
+    if (s == PG_OK)
+        s = pg_reserve((uint32_t)slots);
     if (s == PG_OK && scopes) /* a run for each dot and each activation */
         s = pg_scope_room((uint32_t)(2 * nout + 1));
     if (s == PG_OK && !(operands = pg_realloc(NULL, nout * sizeof *operands)))
         s = PG_ENOMEM;
-    while (s == PG_OK && made < nout) { /* each neuron's operands, with count */
-        operands[made] = pg_realloc(NULL, (count + 1) * sizeof(uint32_t));
+    if (s == PG_OK && !(xs = pg_realloc(NULL, nin * sizeof *xs)))
+        s = PG_ENOMEM;
+    while (s == PG_OK && made < nout) { /* each neuron's operand block */
+        uint8_t f = row_runs(w + made * nin, x, nin, x_run, new_run);
+        operands[made] = pg_realloc(NULL, pg_block_size(count, f));
         if (operands[made])
             made++;
         else
@@ -299,32 +354,47 @@ int64_t pg_dense(const uint32_t *w, const uint32_t *b, const uint32_t *x, const 
         while (made > 0)
             free(operands[--made]);
         free(operands);
+        free(xs);
         give_links(w, nin * nout, 1);
         if (b)
             give_links(b, nout, 1);
         give_links(x, nin, (uint32_t)nout);
         return s;
     }
-    /* From here nothing fails. The inputs first (into the first neuron's
-     * operands, whence the others copy them), then every neuron's dot, then
-     * every activation, so that the activations lie in one run: the next
-     * layer's inputs. */
-    uint32_t *first = operands[0], outer = pg_scope_now;
-    for (size_t i = 0; i < nin; i++)
-        first[2 + 2 * i] = x[i] != PG_NIL ? x[i] : number_leaf(xk[i], (uint32_t)nout);
+    /* From here nothing fails. The inputs first, then every neuron's dot,
+     * then every activation, so that the activations lie in one run: the
+     * next layer's inputs. */
+    uint32_t outer = pg_scope_now;
+    if (new_run) {
+        uint32_t first = pg_run_new((uint32_t)nin, xk);
+        for (size_t i = 0; i < nin; i++) { /* as number_leaf's: links, no hold */
+            pg_A.nodes[first + i].holds = 0;
+            pg_A.side[first + i].refs = (uint32_t)nout;
+            xs[i] = first + (uint32_t)i;
+        }
+    } else {
+        for (size_t i = 0; i < nin; i++)
+            xs[i] = x[i] != PG_NIL ? x[i] : number_leaf(xk[i], (uint32_t)nout);
+    }
     for (size_t j = 0; j < nout; j++) {
         uint32_t *v = operands[j];
-        v[0] = (uint32_t)count;
-        for (size_t i = 0; i < nin; i++) {
-            v[1 + 2 * i] = w[j * nin + i];
-            v[2 + 2 * i] = first[2 + 2 * i];
+        uint8_t f = row_runs(w + j * nin, x, nin, x_run, new_run);
+        if (f) {
+            runs_fill(v, (uint32_t)count, w[j * nin], xs[0], b ? b[j] : PG_NIL);
+        } else {
+            v[0] = (uint32_t)count;
+            for (size_t i = 0; i < nin; i++) {
+                v[1 + 2 * i] = w[j * nin + i];
+                v[2 + 2 * i] = xs[i];
+            }
+            if (b)
+                v[count] = b[j];
         }
-        if (b)
-            v[count] = b[j];
         if (scopes)
             pg_scope_switch(scopes[j]);
-        out[j] = pg_nary_node(PG_DOT, v);
+        out[j] = pg_nary_node(PG_DOT, v, f);
     }
+    free(xs);
     free(operands);
     if (act != PG_LEAF) {
         for (size_t j = 0; j < nout; j++) {

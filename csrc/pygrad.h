@@ -64,6 +64,7 @@ typedef struct pg_stats {
     uint64_t bytes;         /* heap bytes held by the arena, all tables included */
     uint64_t cached_orders; /* roots whose topological order is kept */
     uint64_t order_bytes;   /* bytes of those kept orders */
+    uint64_t operand_bytes; /* bytes of the n-ary nodes' operand blocks */
 } pg_stats;
 
 /* ---- Building nodes: each returns the new node's index, or a negative

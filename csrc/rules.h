@@ -135,7 +135,7 @@ PG_COLD double nary_forward(const pg_value *val, const pg_node *n)
     case PG_DOT: {
         uint32_t j = 0, pairs = count / 2;
         if (count & 1) {
-            out = val[v[count - 1]].data;
+            out = val[pg_dot_bias(n, v, count)].data;
         } else {
             out = val[v[0]].data * val[v[1]].data;
             j = 1;
@@ -197,7 +197,7 @@ PG_COLD void nary_backward(pg_value *val, const pg_node *n, double g, double out
             }
         }
         if (count & 1)
-            val[v[count - 1]].grad += PG_DOT_BIAS_GRAD(g);
+            val[pg_dot_bias(n, v, count)].grad += PG_DOT_BIAS_GRAD(g);
         break;
     default: /* PG_LOGSUMEXP */
         for (uint32_t j = 0; j < count; j++)
@@ -223,7 +223,7 @@ PG_COLD void dot4_forward(pg_value *val, const uint32_t *idx, const pg_node *nod
     const pg_value *x = val + v[0][1];
     uint32_t j = 0, pairs = count / 2;
     for (int k = 0; k < 4; k++)
-        s[k] = count & 1 ? val[v[k][count - 1]].data : w[k][0].data * x[0].data;
+        s[k] = count & 1 ? val[v[k][2]].data : w[k][0].data * x[0].data;
     j = count & 1 ? 0 : 1;
     double s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
     for (; j < pairs; j++) {
@@ -357,7 +357,7 @@ PG_COLD void local_rule(const pg_value *val, const pg_node *n, uint32_t i, doubl
             else if ((count & 1) && j == count - 1)
                 d[j] = PG_DOT_BIAS_GRAD(g);
             else
-                d[j] = PG_DOT_GRAD(g, val[v[j ^ 1]].data);
+                d[j] = PG_DOT_GRAD(g, val[pg_operand(n, v, count, j ^ 1)].data);
         }
     }
     }

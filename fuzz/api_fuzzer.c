@@ -139,10 +139,22 @@ static int runs_hold(const pg_node *n)
     uint32_t pairs = count / 2, w = v[0], x = v[1];
     if (pairs < 2 || (w != x && (w < x ? x - w : w - x) < pairs))
         return 0;
-    for (uint32_t j = 0; j < pairs; j++)
-        if (v[2 * j] != w + j || v[2 * j + 1] != x + j)
-            return 0;
-    return 1;
+    if (w > UINT32_MAX - pairs || x > UINT32_MAX - pairs)
+        return 0;
+    return (count & 1) ? v[2] != PG_NIL : v[2] == PG_NIL;
+}
+
+/* Whether n-ary node r has the operands it was made over: idx[k], or a
+ * number's new leaf where idx[k] is PG_NIL. */
+static void check_operands(uint32_t r, const uint32_t *idx, size_t n)
+{
+    uint32_t count;
+    pg_operands(&pg_A.nodes[r], &count);
+    CHECK(count == n);
+    for (size_t k = 0; k < n; k++) {
+        int64_t p = pg_parent(r, (int64_t)k);
+        CHECK(p >= 0 && pg_live((uint32_t)p) && (idx[k] == PG_NIL || p == idx[k]));
+    }
 }
 
 static void check_arena(void)
@@ -165,7 +177,8 @@ static void check_arena(void)
     CHECK(nfree == A->nfree);
 
     /* Every slot: free and listed, or a well-formed live node. */
-    uint64_t live = 0, label_bytes = 0;
+    uint64_t live = 0, label_bytes = 0, operand_bytes = 0;
+    uint32_t flagged = 0;
     for (uint32_t i = 0; i < A->used; i++) {
         const pg_node *n = &A->nodes[i];
         if (n->op == PG_FREE) {
@@ -182,8 +195,10 @@ static void check_arena(void)
         uint32_t nlinks = pg_is_nary(n->op) ? count : 2;
         const uint32_t *held_links = pg_is_nary(n->op) ? operands : n->parent;
         CHECK(!pg_is_nary(n->op) || (n->operands && count >= 1));
+        if (pg_is_nary(n->op))
+            operand_bytes += pg_block_bytes(n);
         for (uint32_t k = 0; k < nlinks; k++) {
-            uint32_t p = held_links[k];
+            uint32_t p = pg_operand(n, held_links, nlinks, k);
             int wanted = k < count || (k == 1 && n->op == PG_POWK);
             CHECK(wanted == (p != PG_NIL));
             if (p == PG_NIL)
@@ -193,15 +208,41 @@ static void check_arena(void)
                 CHECK(A->nodes[p].op == PG_LEAF);
             links[p]++;
         }
-        if (A->side[i].ext) {
-            uint32_t e = A->side[i].ext - 1;
-            CHECK(e < A->ext_used && A->ext[e].owner == i);
-            if (A->ext[e].label)
-                label_bytes += strlen(A->ext[e].label) + 1;
+        if (n->flags & PG_EXT) {
+            const pg_ext *x = pg_ext_find(i);
+            CHECK(x && x->owner == i);
+            flagged++;
+            if (x->label)
+                label_bytes += strlen(x->label) + 1;
         }
     }
+    /* ext_index: each owned record once, at or after its owner's home with
+     * no empty entry between, at most half full; owners flagged. */
+    uint32_t owned = 0, indexed = 0;
+    for (uint32_t e = 0; e < A->ext_used; e++) {
+        uint32_t o = A->ext[e].owner;
+        if (o == PG_NIL)
+            continue;
+        owned++;
+        CHECK(o < A->used && A->nodes[o].op != PG_FREE && (A->nodes[o].flags & PG_EXT));
+    }
+    CHECK(owned == flagged && owned == A->ext_owned);
+    CHECK(A->index_cap == 0 || (A->index_cap & (A->index_cap - 1)) == 0);
+    CHECK((uint64_t)owned * 2 <= A->index_cap || (owned == 0 && A->index_cap == 0));
+    for (uint32_t s = 0; s < A->index_cap; s++) {
+        uint32_t e = A->ext_index[s];
+        if (e == PG_NIL)
+            continue;
+        indexed++;
+        CHECK(e < A->ext_used && A->ext[e].owner != PG_NIL);
+        for (uint32_t t = pg_ext_home(A->ext[e].owner, A->index_cap); t != s;
+             t = (t + 1) & (A->index_cap - 1))
+            CHECK(A->ext_index[t] != PG_NIL);
+    }
+    CHECK(indexed == owned);
     CHECK(live == (uint64_t)A->used - A->nfree);
     CHECK(label_bytes == A->label_bytes);
+    CHECK(operand_bytes == A->operand_bytes);
     for (uint32_t i = 0; i < A->used; i++) {
         if (A->nodes[i].op == PG_FREE)
             continue;
@@ -243,7 +284,7 @@ static void check_arena(void)
     for (uint32_t e = A->newest; e != PG_NIL; e = A->ext[e].older) {
         const pg_ext *x = &A->ext[e];
         CHECK(e < A->ext_used && x->order && x->owner != PG_NIL);
-        CHECK(A->side[x->owner].ext == e + 1 && x->newer == prev);
+        CHECK(pg_ext_find(x->owner) == x && x->newer == prev);
         CHECK(x->norder >= 1 && x->order[0] == x->owner);
         for (uint32_t j = 0; j < x->norder; j++)
             CHECK(pg_live(x->order[j]) && A->nodes[x->order[j]].pos <= A->nodes[x->owner].pos);
@@ -340,7 +381,8 @@ static void step(input *in)
         } else {
             uint32_t count;
             const uint32_t *operands = pg_operands(&pg_A.nodes[i], &count);
-            CHECK((k < 0 || k >= count) ? r == PG_EARG : r == operands[k]);
+            CHECK((k < 0 || k >= count) ? r == PG_EARG
+                                        : r == pg_operand(&pg_A.nodes[i], operands, count, (uint32_t)k));
         }
         const char *l = pg_label(i);
         CHECK(!l || pg_live(i));
@@ -461,14 +503,17 @@ static void step(input *in)
         uint32_t idx[40];
         double k[40];
         size_t n = u8(in) % 40;
-        for (size_t j = 0; j < n; j++) {
-            idx[j] = u8(in) & 1 ? PG_NIL : pick(in);
+        for (size_t j = 0; j < n; j++) { /* runs often, as a dot over runs */
+            uint8_t how = u8(in);
+            idx[j] = how % 2 ? PG_NIL : how % 3 == 0 && j >= 2 ? idx[j - 2] + 1 : pick(in);
             k[j] = f64(in);
         }
         uint8_t op = PG_SUM + u8(in) % 4; /* PG_SUM .. PG_NOPS: one invalid */
         r = pg_nary(op, idx, u8(in) % 8 ? k : NULL, n);
         CHECK(r >= 0 || r == PG_EARG || r == PG_EINDEX || r == PG_ENOMEM || r == PG_EFULL
               || r == PG_EINTR);
+        if (r >= 0 && pg_op((uint32_t)r) == op)
+            check_operands((uint32_t)r, idx, n);
         hold(r);
         break;
     }
@@ -476,8 +521,13 @@ static void step(input *in)
         uint32_t w[24], b[6], x[8], out[6], scopes[6];
         double k[8];
         size_t nin = u8(in) % 5, nout = u8(in) % 5;
+        double zeros[24] = {0}; /* often new leaves, as nn makes its weights */
+        int64_t run = u8(in) % 2 && nin * nout ? pg_leaves(zeros, nin * nout) : -1;
+        for (size_t j = 0; run >= 0 && j < nin * nout; j++)
+            hold(run + (int64_t)j);
         for (size_t j = 0; j < nin * nout; j++) /* often a run, as nn makes them */
-            w[j] = u8(in) % 4 ? (j ? w[j - 1] + 1 : pick(in)) : pick(in);
+            w[j] = u8(in) % 4 ? (j ? w[j - 1] + 1 : run >= 0 ? (uint32_t)run : pick(in))
+                              : pick(in);
         for (size_t j = 0; j < nout; j++) {
             b[j] = pick(in);
             scopes[j] = u8(in) % 4;
@@ -487,13 +537,24 @@ static void step(input *in)
             k[j] = f64(in);
         }
         uint8_t act = u8(in) % 4 == 0 ? PG_LEAF : (uint8_t)(u8(in) % (PG_NOPS + 1));
-        int scoped = u8(in) % 2;
-        r = pg_dense(w, u8(in) % 4 ? b : NULL, x, u8(in) % 8 ? k : NULL, nin, nout, act,
+        int scoped = u8(in) % 2, b_given = u8(in) % 4 != 0;
+        r = pg_dense(w, b_given ? b : NULL, x, u8(in) % 8 ? k : NULL, nin, nout, act,
                      scoped ? scopes : NULL, out);
         CHECK(r == PG_OK || r == PG_EARG || r == PG_EINDEX || r == PG_ENOMEM || r == PG_EFULL
               || r == PG_EINTR);
-        for (size_t j = 0; r == PG_OK && j < nout; j++)
+        for (size_t j = 0; r == PG_OK && j < nout; j++) {
+            uint32_t d = out[j], v[2 * 4 + 1];
+            if (act != PG_LEAF && pg_op(d) == act)
+                d = (uint32_t)pg_parent(d, 0);
+            for (size_t i = 0; i < nin; i++) {
+                v[2 * i] = w[j * nin + i];
+                v[2 * i + 1] = x[i];
+            }
+            v[2 * nin] = b[j];
+            if (pg_op(d) == PG_DOT)
+                check_operands(d, v, 2 * nin + (size_t)b_given);
             hold_in(out[j], scoped ? scopes[j] : scope_model);
+        }
         break;
     }
     case 26: { /* consecutive leaves */

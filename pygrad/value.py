@@ -586,8 +586,10 @@ class no_grad(ContextDecorator):
 
 
 def stats() -> Dict[str, int]:
-    """The arena's figures: live_nodes, capacity, bytes, cached_orders, order_bytes."""
+    """The arena's figures: live_nodes, capacity, bytes, cached_orders,
+    order_bytes, operand_bytes."""
     s = ffi.new("pg_stats *")
     lib.pg_get_stats(s)
     return {name: getattr(s, name) for name in
-            ("live_nodes", "capacity", "bytes", "cached_orders", "order_bytes")}
+            ("live_nodes", "capacity", "bytes", "cached_orders", "order_bytes",
+             "operand_bytes")}

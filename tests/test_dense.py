@@ -6,6 +6,7 @@ import math
 import os
 import pickle
 import random
+from types import SimpleNamespace
 
 import pytest
 
@@ -334,6 +335,50 @@ def test_runs_and_scattered_operands_agree_to_the_bit():
             want[pos[id(w)]] += x.data
             want[pos[id(x)]] += w.data
         assert [v.grad for v in ws] == want
+
+
+def test_a_dot_over_runs_keeps_their_starts_not_its_operands(live):
+    random.seed(3)
+    model = MLP(784, [50, 10])
+    before = pygrad.stats()["operand_bytes"]
+    x = [random.random() for _ in range(784)]
+    out = model(x)
+    # 60 dots of 1,569 and 101 operands: 16 bytes each (count, two starts, bias)
+    assert pygrad.stats()["operand_bytes"] - before == 60 * 16
+    # read back in order: the numbers became leaves side by side
+    dot = out[0]
+    first = model.layers[1].neurons[0]
+    assert dot.op == "dot" and len(dot.children) == 101
+    assert list(dot.children[0:100:2]) == first.w and dot.children[100] is first.b
+    hidden = dot.children[1]
+    assert hidden.op == "ReLU"
+    inner = hidden.children[0]
+    assert inner.op == "dot" and len(inner.children) == 1569
+    assert [c.data for c in inner.children[1:1568:2]] == x
+    assert list(inner.children[0:1568:2]) == model.layers[0].neurons[0].w
+    assert_close([o.data for o in out], [o.data for o in per_op(model, x)])
+    del out, dot, hidden, inner
+    assert pygrad.stats()["operand_bytes"] == before
+
+    # inputs that are not side by side: a dot keeps every operand, same numbers
+    layer = Layer(3, 2, nonlin=False)
+    apart, between = [], []
+    for v in (0.5, -1.0, 2.0):
+        apart.append(Value(v))
+        between.append(Value(0.0))
+    together = [Value(v.data) for v in apart]
+    mark = pygrad.stats()["operand_bytes"]
+    scattered = layer(apart)
+    assert pygrad.stats()["operand_bytes"] - mark == 2 * (2 * 3 + 1 + 1) * 4
+    mark = pygrad.stats()["operand_bytes"]
+    runs = layer(together)
+    assert pygrad.stats()["operand_bytes"] - mark == 2 * 16
+    assert [o.data for o in scattered] == [o.data for o in runs]
+    assert [o.data for o in scattered] == [o.data for o in per_op(SimpleNamespace(layers=[layer]), apart)]
+    assert list(pygrad.dot(apart, together).children) == [
+        v for pair in zip(apart, together) for v in pair]
+    del model, first, layer, apart, between, together, scattered, runs
+    assert live_now() == live
 
 
 def test_backward_of_a_replayed_graph_matches_a_fresh_search():

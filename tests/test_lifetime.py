@@ -129,9 +129,12 @@ def test_memory_per_live_node_within_budget():
     m = json.loads(out)
     nodes = m["stats"]["live_nodes"]
     assert nodes == 1_000_002
-    assert m["stats"]["bytes"] / nodes <= 64      # the arena's own account
+    # The arena's own account: 16 + 16 + 4 bytes a slot in 2^20 slots, and a
+    # node's 4-byte log entry and 4-byte entry in the kept order: 46.1 (with
+    # 8 bytes a slot more, as before labels moved out of the slots: 50.3).
+    assert m["stats"]["bytes"] / nodes <= 47
     if not os.environ.get("PYGRAD_SANITIZE"):     # ASan's allocator pads every block
-        assert m["rss"] / nodes <= 64             # resident memory, all in
+        assert m["rss"] / nodes <= 47             # resident memory, all in
     assert m["stats"]["order_bytes"] == 4 * (nodes - 2)  # leaves are not listed
     assert m["after"]["live_nodes"] == 0 and m["after"]["order_bytes"] == 0
     assert m["after"]["capacity"] <= 1 << 18      # the arena gave its slots back
