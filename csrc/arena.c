@@ -687,15 +687,18 @@ void pg_unlink(uint32_t i)
         pg_node *n = &nodes[j];
         pending = side[j].refs;
         /* the links it holds: its operands, and PG_POWK's hidden leaf */
-        uint32_t count = 2;
-        const uint32_t *links = pg_is_nary(n->op) ? pg_operands(n, &count) : n->parent;
-        for (uint32_t k = 0; k < count; k++) {
-            uint32_t p = pg_operand(n, links, count, k);
-            if (p != PG_NIL && --side[p].refs == 0) {
-                side[p].refs = pending;
-                pending = p;
-            }
+#define LET_GO(p)                                                         \
+        if ((p) != PG_NIL && --side[(p)].refs == 0) {                     \
+            side[(p)].refs = pending;                                     \
+            pending = (p);                                                \
         }
+        if (pg_is_nary(n->op)) {
+            PG_EACH_OPERAND(n, p, LET_GO(p));
+        } else {
+            LET_GO(n->parent[0]);
+            LET_GO(n->parent[1]);
+        }
+#undef LET_GO
         if (pg_is_nary(n->op)) {
             pg_A.operand_bytes -= pg_block_bytes(n);
             free(n->operands);

@@ -264,6 +264,28 @@ static inline size_t pg_block_bytes(const pg_node *n)
     return pg_block_size(n->operands[0], n->flags);
 }
 
+/* Runs BODY once for each operand of node n, in order, with the operand's
+ * index in the uint32_t variable named O: pg_operand unrolled for the hot
+ * loops, so that a PG_RUNS dot's operands are counted up, not worked out
+ * one at a time. BODY may not change n. */
+#define PG_EACH_OPERAND(n, O, BODY)                                           \
+    do {                                                                      \
+        uint32_t pg_count_;                                                   \
+        const uint32_t *pg_v_ = pg_operands((n), &pg_count_);                 \
+        if ((n)->flags & PG_RUNS) {                                           \
+            for (uint32_t pg_j_ = 0; pg_j_ < pg_count_ / 2; pg_j_++) {        \
+                { const uint32_t O = pg_v_[0] + pg_j_; BODY; }                \
+                { const uint32_t O = pg_v_[1] + pg_j_; BODY; }                \
+            }                                                                 \
+            if (pg_count_ & 1) { const uint32_t O = pg_v_[2]; BODY; }         \
+        } else {                                                              \
+            for (uint32_t pg_j_ = 0; pg_j_ < pg_count_; pg_j_++) {            \
+                const uint32_t O = pg_v_[pg_j_];                              \
+                BODY;                                                         \
+            }                                                                 \
+        }                                                                     \
+    } while (0)
+
 /* A PG_DOT node's bias (it has one when its count is odd). */
 static inline uint32_t pg_dot_bias(const pg_node *n, const uint32_t *v, uint32_t count)
 {

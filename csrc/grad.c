@@ -112,12 +112,10 @@ static uint32_t collect(const uint32_t *roots, size_t nroots, uint32_t *list)
     for (uint32_t q = top; waiting; q--) {
         q = next_marked(marks, q);
         waiting--;
-        uint32_t i = pg_A.log[q], count;
+        uint32_t i = pg_A.log[q];
         list[n++] = i;
         nodes[i].flags &= ~PG_SEEN;
-        const uint32_t *operands = pg_operands(&nodes[i], &count);
-        for (uint32_t k = 0; k < count; k++)
-            waiting += (uint32_t)found(nodes, marks, pg_operand(&nodes[i], operands, count, k));
+        PG_EACH_OPERAND(&nodes[i], o, waiting += (uint32_t)found(nodes, marks, o));
         if ((q & 63) == 0 || !waiting)
             marks[q >> 6] = 0;
     }
@@ -152,15 +150,12 @@ static void find_needed(pg_pass *p)
     for (size_t j = 0; j < p->nout; j++)
         p->at[p->slot[p->outs[j]]]++;
     for (uint32_t k = p->n; k-- > 0;) {
-        uint32_t count;
         const pg_node *n = &pg_A.nodes[p->list[k]];
-        const uint32_t *v = pg_operands(n, &count);
-        for (uint32_t j = 0; j < count && !p->needed[k]; j++)
-            p->needed[k] = p->needed[p->slot[pg_operand(n, v, count, j)]];
-        for (uint32_t j = 0; j < count && p->needed[k]; j++) {
-            uint32_t s = p->slot[pg_operand(n, v, count, j)];
-            p->at[s] += p->needed[s];
-        }
+        uint8_t needed = p->needed[k]; /* an input, or not yet known */
+        PG_EACH_OPERAND(n, o, needed |= p->needed[p->slot[o]]);
+        p->needed[k] = needed;
+        if (needed)
+            PG_EACH_OPERAND(n, o, p->at[p->slot[o]] += p->needed[p->slot[o]]);
     }
 }
 

@@ -22,6 +22,18 @@ PG_HOT int find(pg_node *nodes, pg_value *val, uint64_t *marks, uint32_t i, int 
     return 1;
 }
 
+/* find() on each operand of n-ary node x: the number newly found. Out of
+ * line, so that the sweep's loop keeps its registers for the one- and
+ * two-operand nodes of a chain. */
+static __attribute__((noinline, cold)) uint32_t find_operands(pg_node *nodes, pg_value *val,
+                                                        uint64_t *marks, const pg_node *x,
+                                                        int backprop)
+{
+    uint32_t newly = 0;
+    PG_EACH_OPERAND(x, o, newly += find(nodes, val, marks, o, backprop));
+    return newly;
+}
+
 /* One pass down the creation log from root's entry. A node found under root
  * and not yet reached carries PG_SEEN and a mark on its log entry (one bit an
  * entry, so a stretch of unrelated or stale entries is crossed 64 at a time);
@@ -78,11 +90,7 @@ PG_HOT uint32_t sweep(uint32_t root, uint32_t *order, int backprop, double seed,
             if (x->op <= PG_MASK)
                 waiting += find(nodes, val, marks, x->parent[1], backprop);
         } else {
-            uint32_t count;
-            const uint32_t *operands = pg_operands(x, &count);
-            for (uint32_t k = 0; k < count; k++)
-                waiting += find(nodes, val, marks, pg_operand(x, operands, count, k),
-                                backprop);
+            waiting += find_operands(nodes, val, marks, x, backprop);
         }
         if (backprop)
             backward_rule(val, x, i);

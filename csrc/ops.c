@@ -333,6 +333,7 @@ int64_t pg_dense(const uint32_t *w, const uint32_t *b, const uint32_t *x, const 
     int x_run = new_run || (numbers == 0 && consecutive(x, nin));
     size_t count = 2 * nin + (b ? 1 : 0), made = 0;
     uint32_t **operands = NULL, *xs = NULL;
+    uint8_t *runs = NULL; /* each row's flags */
     int s = new_run ? pg_reserve_run((uint32_t)numbers) : PG_OK;
     if (s == PG_OK)
         s = pg_reserve((uint32_t)slots);
@@ -340,11 +341,12 @@ int64_t pg_dense(const uint32_t *w, const uint32_t *b, const uint32_t *x, const 
         s = pg_scope_room((uint32_t)(2 * nout + 1));
     if (s == PG_OK && !(operands = pg_realloc(NULL, nout * sizeof *operands)))
         s = PG_ENOMEM;
-    if (s == PG_OK && !(xs = pg_realloc(NULL, nin * sizeof *xs)))
+    if (s == PG_OK && (!(xs = pg_realloc(NULL, nin * sizeof *xs))
+                       || !(runs = pg_realloc(NULL, nout))))
         s = PG_ENOMEM;
     while (s == PG_OK && made < nout) { /* each neuron's operand block */
-        uint8_t f = row_runs(w + made * nin, x, nin, x_run, new_run);
-        operands[made] = pg_realloc(NULL, pg_block_size(count, f));
+        runs[made] = row_runs(w + made * nin, x, nin, x_run, new_run);
+        operands[made] = pg_realloc(NULL, pg_block_size(count, runs[made]));
         if (operands[made])
             made++;
         else
@@ -355,6 +357,7 @@ int64_t pg_dense(const uint32_t *w, const uint32_t *b, const uint32_t *x, const 
             free(operands[--made]);
         free(operands);
         free(xs);
+        free(runs);
         give_links(w, nin * nout, 1);
         if (b)
             give_links(b, nout, 1);
@@ -378,8 +381,7 @@ int64_t pg_dense(const uint32_t *w, const uint32_t *b, const uint32_t *x, const 
     }
     for (size_t j = 0; j < nout; j++) {
         uint32_t *v = operands[j];
-        uint8_t f = row_runs(w + j * nin, x, nin, x_run, new_run);
-        if (f) {
+        if (runs[j]) {
             runs_fill(v, (uint32_t)count, w[j * nin], xs[0], b ? b[j] : PG_NIL);
         } else {
             v[0] = (uint32_t)count;
@@ -392,9 +394,10 @@ int64_t pg_dense(const uint32_t *w, const uint32_t *b, const uint32_t *x, const 
         }
         if (scopes)
             pg_scope_switch(scopes[j]);
-        out[j] = pg_nary_node(PG_DOT, v, f);
+        out[j] = pg_nary_node(PG_DOT, v, runs[j]);
     }
     free(xs);
+    free(runs);
     free(operands);
     if (act != PG_LEAF) {
         for (size_t j = 0; j < nout; j++) {
