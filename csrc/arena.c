@@ -655,6 +655,7 @@ static void trim(void)
         if (side)
             pg_A.side = side;
         pg_A.cap = (uint32_t)cap;
+        pg_pass_spares_free(); /* sized for passes over what is gone */
     }
     trim_log();
     trim_ext();
@@ -820,7 +821,8 @@ void pg_get_stats(pg_stats *out)
                  + (uint64_t)pg_A.ext_cap * sizeof(pg_ext)
                  + (uint64_t)pg_A.index_cap * sizeof(uint32_t)
                  + (uint64_t)pg_A.runs_cap * sizeof(pg_scope_run)
-                 + pg_A.order_bytes + pg_A.label_bytes + pg_A.operand_bytes;
+                 + pg_A.order_bytes + pg_A.label_bytes + pg_A.operand_bytes
+                 + pg_pass_spares_bytes();
     out->cached_orders = pg_A.norders;
     out->order_bytes = pg_A.order_bytes;
     out->operand_bytes = pg_A.operand_bytes;

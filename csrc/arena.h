@@ -221,6 +221,12 @@ void pg_order_keep(pg_ext *x, uint32_t *order, uint32_t n);
 /* Marks x's kept order as the most recently used. */
 void pg_order_touch(pg_ext *x);
 
+/* Frees the blocks grad.c keeps from the last pass for the next one: the
+ * arena's trim calls it when it gives memory back. */
+void pg_pass_spares_free(void);
+/* The bytes of those blocks. */
+uint64_t pg_pass_spares_bytes(void);
+
 /* Nonzero for an op with any number of operands, kept in pg_node.operands. */
 static inline int pg_is_nary(uint8_t op)
 {
@@ -268,7 +274,7 @@ static inline size_t pg_block_bytes(const pg_node *n)
  * index in the uint32_t variable named O: pg_operand unrolled for the hot
  * loops, so that a PG_RUNS dot's operands are counted up, not worked out
  * one at a time. BODY may not change n. */
-#define PG_EACH_OPERAND(n, O, BODY)                                           \
+#define PG_EACH_OPERAND(n, O, BODY)                                       \
     do {                                                                      \
         uint32_t pg_count_;                                                   \
         const uint32_t *pg_v_ = pg_operands((n), &pg_count_);                 \

@@ -21,6 +21,10 @@ static inline term node_term(uint32_t i)
     return (term){i, PG_NIL};
 }
 
+/* The kinds of a pass's blocks that are kept for the next pass (spare). */
+enum { S_LIST, S_HOOKED, S_SAVED, S_SLOT, S_GN, S_AT, S_GOT, S_NEEDED, S_TERMS, S_MADE,
+       NSPARE };
+
 struct pg_pass {
     int mode;           /* a pg_pass_mode */
     int begun, done, failed;
@@ -50,6 +54,7 @@ struct pg_pass {
     uint32_t *made;     /* PG_PASS_CREATE: a hold on each node made, given back
                            by pg_pass_free (nodes a result uses live on) */
     size_t nmade, made_cap;
+    size_t bytes[NSPARE]; /* the size of each block that may become a spare */
     uint32_t *outs, *ins;   /* held by the pass */
     double *seeds;
     size_t nout, nin;
@@ -161,6 +166,58 @@ static void find_needed(pg_pass *p)
 
 /* ---- Making and ending a pass. */
 
+/* Blocks kept from the last pass ended, one of each kind, for the next
+ * pass: one as large as the last then faults in no new page, where fresh
+ * blocks of a few megabytes cost it a fifth of its time. Owned here until
+ * taken; freed when the arena shrinks (pg_pass_spares_free). The callers
+ * serialise, as for the arena. */
+static struct {
+    void *block;
+    size_t bytes;
+} spare[NSPARE];
+
+/* A block of at least `bytes` for kind k of pass p: the spare, when it is
+ * large enough; NULL when allocation fails. */
+static void *take(pg_pass *p, int k, size_t bytes)
+{
+    void *b = spare[k].block;
+    spare[k].block = NULL;
+    if (b && spare[k].bytes >= bytes) {
+        p->bytes[k] = spare[k].bytes;
+        return b;
+    }
+    free(b); /* too small: the larger one will be kept instead */
+    p->bytes[k] = bytes ? bytes : 1;
+    return pg_realloc(NULL, p->bytes[k]);
+}
+
+/* Keeps block b, of kind k and of pass p, as the spare, or frees it. */
+static void give(const pg_pass *p, int k, void *b)
+{
+    if (b && !spare[k].block) {
+        spare[k].block = b;
+        spare[k].bytes = p->bytes[k];
+    } else {
+        free(b);
+    }
+}
+
+uint64_t pg_pass_spares_bytes(void)
+{
+    uint64_t bytes = 0;
+    for (int k = 0; k < NSPARE; k++)
+        bytes += spare[k].block ? spare[k].bytes : 0;
+    return bytes;
+}
+
+void pg_pass_spares_free(void)
+{
+    for (int k = 0; k < NSPARE; k++) {
+        free(spare[k].block);
+        spare[k].block = NULL;
+    }
+}
+
 void pg_pass_free(pg_pass *p)
 {
     if (!p)
@@ -179,16 +236,17 @@ void pg_pass_free(pg_pass *p)
         pg_release(p->outs[k]);
     for (size_t k = 0; k < p->nin; k++)
         pg_release(p->ins[k]);
-    free(p->list);
-    free(p->hooked);
-    free(p->saved);
-    free(p->slot);
-    free(p->gn);
-    free(p->at);
-    free(p->got);
-    free(p->terms);
-    free(p->needed);
-    free(p->made);
+    give(p, S_LIST, p->list);
+    give(p, S_HOOKED, p->hooked);
+    give(p, S_SAVED, p->saved);
+    give(p, S_SLOT, p->slot);
+    give(p, S_GN, p->gn);
+    give(p, S_AT, p->at);
+    give(p, S_GOT, p->got);
+    give(p, S_TERMS, p->terms);
+    give(p, S_NEEDED, p->needed);
+    p->bytes[S_MADE] = p->made_cap * sizeof *p->made; /* grown by room() */
+    give(p, S_MADE, p->made);
     free(p->outs);
     free(p->ins);
     free(p->seeds);
@@ -243,18 +301,23 @@ int pg_pass_new(const uint32_t *outs, const double *seeds, size_t nout,
     if (live < cap)
         cap = live;
     p->nslots = pg_A.used;
-    int ok = (p->list = pg_realloc(NULL, cap * sizeof(uint32_t)))
-          && (p->hooked = pg_realloc(NULL, cap))
+    int create = mode == PG_PASS_CREATE;
+    int ok = (p->list = take(p, S_LIST, cap * sizeof(uint32_t)))
+          && (p->hooked = take(p, S_HOOKED, cap))
           && (p->outs = copy(outs, nout * sizeof *outs))
           && (p->seeds = copy(seeds, nout * sizeof *seeds))
           && (p->ins = copy(ins, nin * sizeof *ins))
-          && (mode == PG_PASS_CREATE || (p->saved = pg_realloc(NULL, cap * sizeof(double))))
+          && (create || (p->saved = take(p, S_SAVED, cap * sizeof(double))))
           && (mode == PG_PASS_BACKWARD
-              || (p->slot = pg_realloc(NULL, (size_t)p->nslots * sizeof(uint32_t))))
-          && (mode != PG_PASS_CREATE || (p->gn = pg_realloc(NULL, cap * sizeof(uint32_t))))
-          && (mode != PG_PASS_CREATE || (p->at = pg_realloc(NULL, cap * sizeof(size_t))))
-          && (mode != PG_PASS_CREATE || (p->got = pg_realloc(NULL, cap * sizeof(uint32_t))))
-          && (mode != PG_PASS_CREATE || (p->needed = pg_realloc(NULL, cap)));
+              || (p->slot = take(p, S_SLOT, (size_t)p->nslots * sizeof(uint32_t))))
+          && (!create || (p->gn = take(p, S_GN, cap * sizeof(uint32_t))))
+          && (!create || (p->at = take(p, S_AT, cap * sizeof(size_t))))
+          && (!create || (p->got = take(p, S_GOT, cap * sizeof(uint32_t))))
+          && (!create || (p->needed = take(p, S_NEEDED, cap)));
+    if (ok && create && spare[S_MADE].block) { /* room() grows it from there */
+        p->made = take(p, S_MADE, 0);
+        p->made_cap = p->bytes[S_MADE] / sizeof *p->made;
+    }
     int s = ok ? hold_all(outs, nout) : PG_ENOMEM;
     if (s == PG_OK) {
         p->nout = nout;
@@ -475,7 +538,7 @@ static int begin(pg_pass *p)
         }
         if (total > SIZE_MAX / sizeof(term))
             return PG_ENOMEM;
-        if (!(p->terms = pg_realloc(NULL, (total ? total : 1) * sizeof(term))))
+        if (!(p->terms = take(p, S_TERMS, total * sizeof(term))))
             return PG_ENOMEM;
         int s = room_for_nodes(p, p->nout);
         if (s != PG_OK)

@@ -61,7 +61,8 @@ enum pg_op {
 typedef struct pg_stats {
     uint64_t live_nodes;    /* nodes with a reference count above zero */
     uint64_t capacity;      /* node slots allocated */
-    uint64_t bytes;         /* heap bytes held by the arena, all tables included */
+    uint64_t bytes;         /* heap bytes held by the arena, all tables included,
+                               and the blocks kept from the last pass (grad.c) */
     uint64_t cached_orders; /* roots whose topological order is kept */
     uint64_t order_bytes;   /* bytes of those kept orders */
     uint64_t operand_bytes; /* bytes of the n-ary nodes' operand blocks */
