@@ -292,12 +292,6 @@ static inline size_t pg_block_bytes(const pg_node *n)
         }                                                                     \
     } while (0)
 
-/* A PG_DOT node's bias (it has one when its count is odd). */
-static inline uint32_t pg_dot_bias(const pg_node *n, const uint32_t *v, uint32_t count)
-{
-    return n->flags & PG_RUNS ? v[2] : v[count - 1];
-}
-
 /* Nonzero while live node i can take another reference without its count
  * overflowing (a*a takes two at once). */
 static inline int pg_can_ref(uint32_t i)

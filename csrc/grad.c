@@ -744,7 +744,7 @@ static void create_rule(pg_pass *p, uint32_t i, uint32_t gi)
         /* the operand array stays put while nodes are made (the arena may not) */
         const uint32_t *v = pg_operands(n, &count);
         const int runs = n->flags & PG_RUNS;
-        const uint32_t bias = n->op == PG_DOT && (count & 1) ? pg_dot_bias(n, v, count) : PG_NIL;
+        const uint32_t bias = n->op == PG_DOT && (count & 1) ? pg_operand(n, v, count, count - 1) : PG_NIL;
         switch (n->op) {
         case PG_SUM:
             for (uint32_t j = 0; j < count; j++)

@@ -135,7 +135,7 @@ PG_COLD double nary_forward(const pg_value *val, const pg_node *n)
     case PG_DOT: {
         uint32_t j = 0, pairs = count / 2;
         if (count & 1) {
-            out = val[pg_dot_bias(n, v, count)].data;
+            out = val[pg_operand(n, v, count, count - 1)].data; /* the bias */
         } else {
             out = val[v[0]].data * val[v[1]].data;
             j = 1;
@@ -197,7 +197,7 @@ PG_COLD void nary_backward(pg_value *val, const pg_node *n, double g, double out
             }
         }
         if (count & 1)
-            val[pg_dot_bias(n, v, count)].grad += PG_DOT_BIAS_GRAD(g);
+            val[pg_operand(n, v, count, count - 1)].grad += PG_DOT_BIAS_GRAD(g);
         break;
     default: /* PG_LOGSUMEXP */
         for (uint32_t j = 0; j < count; j++)
