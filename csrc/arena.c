@@ -193,8 +193,7 @@ static void start_run(uint32_t s)
     watch_runs();
 }
 
-/* Records that the next log entry is made in the calling thread's scope. */
-static inline void note_scope(void)
+void pg_note_scope(void)
 {
     uint32_t s = pg_scope_now;
     const pg_scope_run *last = pg_A.nruns ? &pg_A.runs[pg_A.nruns - 1] : NULL;
@@ -322,37 +321,6 @@ int pg_reserve_run(uint32_t n)
     return grow((uint64_t)pg_A.used + n);
 }
 
-uint32_t pg_node_new(uint8_t op, double data, uint32_t p0, uint32_t p1)
-{
-    pg_node *nodes = pg_A.nodes;
-    uint32_t i;
-    if (pg_A.free_head != PG_NIL) {
-        i = pg_A.free_head;
-        pg_A.free_head = nodes[i].parent[0];
-        pg_A.nfree--;
-    } else {
-        i = pg_A.used++;
-    }
-    pg_node *n = &nodes[i];
-    pg_A.val[i] = (pg_value){data, 0.0};
-    n->parent[0] = p0;
-    n->parent[1] = p1;
-    n->pos = pg_A.log_len;
-    n->op = op;
-    n->flags = 0;
-    n->holds = 1;
-    if (pg_A.scoped_threads | pg_A.scope_watch)
-        note_scope();
-    pg_A.log[pg_A.log_len++] = i;
-    pg_A.side[i] = (pg_side){.refs = 1};
-    pg_A.made++;
-    if (p0 != PG_NIL)
-        pg_A.side[p0].refs++;
-    if (p1 != PG_NIL)
-        pg_A.side[p1].refs++;
-    return i;
-}
-
 uint32_t pg_run_new(uint32_t n, const double *data)
 {
     /* Past the top slot, not from the free list: the only way to be sure of
@@ -360,7 +328,7 @@ uint32_t pg_run_new(uint32_t n, const double *data)
     uint32_t first = pg_A.used;
     for (uint32_t i = first; i < first + n; i++) {
         if (pg_A.scoped_threads | pg_A.scope_watch) /* adds at most two runs */
-            note_scope();
+            pg_note_scope();
         pg_A.val[i] = (pg_value){data[i - first], 0.0};
         pg_A.nodes[i] = (pg_node){.parent = {PG_NIL, PG_NIL}, .pos = pg_A.log_len,
                                   .op = PG_LEAF, .holds = 1};

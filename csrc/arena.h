@@ -180,10 +180,6 @@ int pg_reserve_run(uint32_t n);
  * logged in index order. Returns the first one's index. */
 uint32_t pg_run_new(uint32_t n, const double *data);
 
-/* Takes a slot from the free list or the tail (pg_reserve must have made room),
- * fills it as a node with one reference, a hold for the caller, logs it, and
- * takes a reference (a link) to each parent. */
-uint32_t pg_node_new(uint8_t op, double data, uint32_t p0, uint32_t p1);
 
 /* Makes the n-ary node op over operands (owned from here on, with their count
  * first; with flags PG_RUNS, a dot's runs as pg_operand reads them), whose
@@ -272,13 +268,25 @@ static inline size_t pg_block_bytes(const pg_node *n)
 
 /* Runs BODY once for each operand of node n, in order, with the operand's
  * index in the uint32_t variable named O: pg_operand unrolled for the hot
- * loops, so that a PG_RUNS dot's operands are counted up, not worked out
- * one at a time. BODY may not change n. */
+ * loops, so that one and two operands are read straight from the node and a
+ * PG_RUNS dot's are counted up, not worked out one at a time. BODY may not
+ * change n. */
 #define PG_EACH_OPERAND(n, O, BODY)                                       \
     do {                                                                      \
-        uint32_t pg_count_;                                                   \
-        const uint32_t *pg_v_ = pg_operands((n), &pg_count_);                 \
-        if ((n)->flags & PG_RUNS) {                                           \
+        const pg_node *pg_n_ = (n);                                           \
+        if (!pg_is_nary(pg_n_->op)) {                                         \
+            if (pg_n_->op != PG_LEAF) {                                       \
+                { const uint32_t O = pg_n_->parent[0]; BODY; }                \
+                if (pg_n_->op <= PG_MASK) {                                   \
+                    const uint32_t O = pg_n_->parent[1];                      \
+                    BODY;                                                     \
+                }                                                             \
+            }                                                                 \
+            break;                                                            \
+        }                                                                     \
+        const uint32_t pg_count_ = pg_n_->operands[0];                        \
+        const uint32_t *pg_v_ = pg_n_->operands + 1;                          \
+        if (pg_n_->flags & PG_RUNS) {                                         \
             for (uint32_t pg_j_ = 0; pg_j_ < pg_count_ / 2; pg_j_++) {        \
                 { const uint32_t O = pg_v_[0] + pg_j_; BODY; }                \
                 { const uint32_t O = pg_v_[1] + pg_j_; BODY; }                \
@@ -309,6 +317,45 @@ static inline int pg_can_hold(uint32_t i)
 static inline int pg_live(uint32_t i)
 {
     return i < pg_A.used && pg_A.nodes[i].op != PG_FREE;
+}
+
+/* Records that the next log entry is made in the calling thread's scope
+ * (arena.c): called only while scopes are in use. */
+void pg_note_scope(void);
+
+/* Takes a slot from the free list or the tail (pg_reserve must have made room),
+ * fills it as a node with one reference, a hold for the caller, logs it, and
+ * takes a reference (a link) to each parent. Inline: building a graph and
+ * building a gradient graph both make one node at a time. */
+static inline uint32_t pg_node_new(uint8_t op, double data, uint32_t p0, uint32_t p1)
+{
+    pg_node *nodes = pg_A.nodes;
+    uint32_t i;
+    if (pg_A.free_head != PG_NIL) {
+        i = pg_A.free_head;
+        pg_A.free_head = nodes[i].parent[0];
+        pg_A.nfree--;
+    } else {
+        i = pg_A.used++;
+    }
+    pg_node *n = &nodes[i];
+    pg_A.val[i] = (pg_value){data, 0.0};
+    n->parent[0] = p0;
+    n->parent[1] = p1;
+    n->pos = pg_A.log_len;
+    n->op = op;
+    n->flags = 0;
+    n->holds = 1;
+    if (pg_A.scoped_threads | pg_A.scope_watch)
+        pg_note_scope();
+    pg_A.log[pg_A.log_len++] = i;
+    pg_A.side[i] = (pg_side){.refs = 1};
+    pg_A.made++;
+    if (p0 != PG_NIL)
+        pg_A.side[p0].refs++;
+    if (p1 != PG_NIL)
+        pg_A.side[p1].refs++;
+    return i;
 }
 
 #endif /* PYGRAD_ARENA_H */

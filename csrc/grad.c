@@ -51,9 +51,14 @@ struct pg_pass {
                            one under it; no gradient is built for the rest */
     double konst[4];    /* PG_PASS_CREATE: the constants of the leaves in */
     uint32_t kleaf[4];  /* kleaf, shared by every node that names them */
-    uint32_t *made;     /* PG_PASS_CREATE: a hold on each node made, given back
-                           by pg_pass_free (nodes a result uses live on) */
+    uint32_t *made;     /* PG_PASS_CREATE: every node made, in order. They carry
+                           no hold: until the pass is freed a node nothing
+                           links yet (refs 0) stays, named by a term or gn[];
+                           pg_pass_free frees those still unlinked */
     size_t nmade, made_cap;
+    uint64_t room_end;  /* slots, log entries and room in made are reserved
+                           while pg_A.made < room_end (room_for_nodes); 0
+                           whenever the caller may have made nodes since */
     size_t bytes[NSPARE]; /* the size of each block that may become a spare */
     uint32_t *outs, *ins;   /* held by the pass */
     double *seeds;
@@ -101,26 +106,34 @@ static uint32_t next_marked(uint64_t *marks, uint32_t q)
     }
 }
 
-/* Lists into list every node under roots (each found once), in descending
- * log order: graph.c's sweep, from several roots, keeping leaves. Leaves
- * every flag and mark as it found them. Returns the number listed. */
-static uint32_t collect(const uint32_t *roots, size_t nroots, uint32_t *list)
+/* Lists into p->list every node under the outputs (each found once), in
+ * descending log order: graph.c's sweep, from several roots, keeping leaves;
+ * notes each one's hook in p->hooked and, with p->slot, its position there.
+ * Leaves every flag and mark as it found them. Returns the number listed. */
+static uint32_t collect(pg_pass *p)
 {
     pg_node *nodes = pg_A.nodes;
     uint64_t *marks = pg_A.marks;
+    uint32_t *list = p->list, *slot = p->slot;
+    uint8_t *hooked = p->hooked;
     uint32_t waiting = 0, top = 0, n = 0;
-    for (size_t k = 0; k < nroots; k++) {
-        waiting += (uint32_t)found(nodes, marks, roots[k]);
-        if (nodes[roots[k]].pos > top)
-            top = nodes[roots[k]].pos;
+    for (size_t k = 0; k < p->nout; k++) {
+        uint32_t r = p->outs[k];
+        waiting += (uint32_t)found(nodes, marks, r);
+        if (nodes[r].pos > top)
+            top = nodes[r].pos;
     }
     for (uint32_t q = top; waiting; q--) {
         q = next_marked(marks, q);
         waiting--;
         uint32_t i = pg_A.log[q];
+        pg_node *x = &nodes[i];
+        x->flags &= ~PG_SEEN;
+        hooked[n] = (x->flags & PG_HOOK) != 0;
+        if (slot)
+            slot[i] = n;
         list[n++] = i;
-        nodes[i].flags &= ~PG_SEEN;
-        PG_EACH_OPERAND(&nodes[i], o, waiting += (uint32_t)found(nodes, marks, o));
+        PG_EACH_OPERAND(x, o, waiting += (uint32_t)found(nodes, marks, o));
         if ((q & 63) == 0 || !waiting)
             marks[q >> 6] = 0;
     }
@@ -154,13 +167,17 @@ static void find_needed(pg_pass *p)
     }
     for (size_t j = 0; j < p->nout; j++)
         p->at[p->slot[p->outs[j]]]++;
+    /* A node with a needed operand is needed itself, so counting the links
+     * to needed operands counts those from needed nodes. */
     for (uint32_t k = p->n; k-- > 0;) {
         const pg_node *n = &pg_A.nodes[p->list[k]];
         uint8_t needed = p->needed[k]; /* an input, or not yet known */
-        PG_EACH_OPERAND(n, o, needed |= p->needed[p->slot[o]]);
+        PG_EACH_OPERAND(n, o, {
+            uint32_t s = p->slot[o];
+            needed |= p->needed[s];
+            p->at[s] += p->needed[s];
+        });
         p->needed[k] = needed;
-        if (needed)
-            PG_EACH_OPERAND(n, o, p->at[p->slot[o]] += p->needed[p->slot[o]]);
     }
 }
 
@@ -230,8 +247,13 @@ void pg_pass_free(pg_pass *p)
             if (p->hooked[k] && pg_A.nodes[p->list[k]].op == PG_LEAF)
                 pg_A.val[p->list[k]].grad += p->saved[k];
     }
-    for (size_t k = 0; k < p->nmade; k++)
-        pg_release(p->made[k]);
+    for (size_t k = p->nmade; k-- > 0;) { /* newest first: each frees what only it links */
+        uint32_t r = p->made[k];
+        if (pg_live(r) && pg_A.side[r].refs == 0) {
+            pg_A.side[r].refs = 1;
+            pg_unlink(r);
+        }
+    }
     for (size_t k = 0; k < p->nout; k++)
         pg_release(p->outs[k]);
     for (size_t k = 0; k < p->nin; k++)
@@ -332,12 +354,7 @@ int pg_pass_new(const uint32_t *outs, const double *seeds, size_t nout,
      * is listed: the one unlisted node the pass looks up. */
     for (size_t k = 0; p->slot && k < nin; k++)
         p->slot[ins[k]] = PG_NIL;
-    p->n = collect(outs, nout, p->list);
-    for (uint32_t k = 0; k < p->n; k++) {
-        p->hooked[k] = (pg_A.nodes[p->list[k]].flags & PG_HOOK) != 0;
-        if (p->slot)
-            p->slot[p->list[k]] = k;
-    }
+    p->n = collect(p);
     if (p->needed)
         find_needed(p);
     for (int c = 0; c < 4; c++)
@@ -377,13 +394,28 @@ static int room(void **block, size_t *cap, size_t need, size_t size)
     return PG_OK;
 }
 
-/* Room for n more nodes: slots, and entries in made. */
+/* Nodes reserved at a time: one reservation serves many rules. */
+#define ROOM_BATCH 4096
+
+/* Room for n more nodes: slots, and entries in made. Reserves a batch at a
+ * time, or just n when a batch will not fit (a node limit). */
 static int room_for_nodes(pg_pass *p, uint64_t n)
 {
+    if (pg_A.made + n <= p->room_end)
+        return PG_OK;
     if (n > UINT32_MAX / 2)
         return PG_EFULL;
-    int s = room((void **)&p->made, &p->made_cap, p->nmade + n, sizeof *p->made);
-    return s != PG_OK ? s : pg_reserve((uint32_t)n);
+    for (uint64_t want = n < ROOM_BATCH ? ROOM_BATCH : n;; want = n) {
+        int s = room((void **)&p->made, &p->made_cap, p->nmade + want, sizeof *p->made);
+        if (s == PG_OK)
+            s = pg_reserve((uint32_t)want);
+        if (s == PG_OK) {
+            p->room_end = pg_A.made + want;
+            return PG_OK;
+        }
+        if (want == n)
+            return s;
+    }
 }
 
 /* Makes room for create_rule on the node at position k: slots, room in
@@ -407,10 +439,12 @@ static int room_for_rule(pg_pass *p, uint32_t k)
 /* ---- Building gradients as nodes. The caller has reserved the slots and
  * room in made; links were checked (room_for_rule). */
 
-/* Records the hold pg_node_new gave on node r. */
+/* Records node r as made, giving back the hold pg_node_new gave it. */
 static uint32_t keep(pg_pass *p, uint32_t r)
 {
     p->made[p->nmade++] = r;
+    pg_A.nodes[r].holds = 0;
+    pg_A.side[r].refs--;
     return r;
 }
 
@@ -535,6 +569,8 @@ static int begin(pg_pass *p)
             size_t most = p->at[k];
             p->at[k] = total;
             total += most;
+            p->gn[k] = PG_NIL;
+            p->got[k] = 0;
         }
         if (total > SIZE_MAX / sizeof(term))
             return PG_ENOMEM;
@@ -543,10 +579,6 @@ static int begin(pg_pass *p)
         int s = room_for_nodes(p, p->nout);
         if (s != PG_OK)
             return s;
-        for (uint32_t k = 0; k < p->n; k++) { /* nothing fails from here */
-            p->gn[k] = PG_NIL;
-            p->got[k] = 0;
-        }
         for (size_t k = 0; k < p->nout; k++)
             add_to(p, p->outs[k], node_term(mk_leaf(p, p->seeds[k])));
         return PG_OK;
@@ -570,6 +602,7 @@ static int begin(pg_pass *p)
 
 int64_t pg_pass_run(pg_pass *p)
 {
+    p->room_end = 0; /* the caller may have made nodes since the last call */
     if (p->failed)
         return PG_EARG;
     if (p->done)
@@ -628,6 +661,7 @@ double pg_pass_grad(const pg_pass *p)
 
 int pg_pass_set_grad(pg_pass *p, double grad)
 {
+    p->room_end = 0;
     if (!p->stopped)
         return PG_EARG;
     uint32_t k = p->cursor;
