@@ -673,6 +673,7 @@ void pg_unlink(uint32_t i)
             free(n->operands);
         }
         ext_drop(j);
+        pg_A.nhooked -= (n->flags & PG_HOOK) != 0;
         n->op = PG_FREE;
         n->parent[0] = pg_A.free_head;
         pg_A.free_head = j;

@@ -113,6 +113,7 @@ typedef struct pg_arena {
                             PG_NIL */
     uint32_t limit;      /* most slots allowed (pg_test_node_limit) */
     uint64_t made;       /* nodes made since the process began (pg_made) */
+    uint32_t nhooked;    /* live nodes with PG_HOOK */
     /* Scope runs, in pos order: [0, nruns) of runs_cap. Compacting the log
      * rewrites their pos and drops the runs left empty. */
     pg_scope_run *runs;

@@ -27,6 +27,10 @@ enum { S_LIST, S_HOOKED, S_SAVED, S_SLOT, S_GN, S_AT, S_GOT, S_NEEDED, S_TERMS, 
 
 struct pg_pass {
     int mode;           /* a pg_pass_mode */
+    int listed;         /* list[] is made (PG_PASS_GRAD lists when it runs) */
+    int light;          /* PG_PASS_CREATE: no node it may link can reach the
+                           most links, however it goes (begin): can_link need
+                           not look. Cleared when a stopped pass resumes */
     int begun, done, failed;
     int stopped;        /* stopped at list[cursor], its hook not yet resumed */
     uint32_t n;         /* nodes under the outputs */
@@ -49,6 +53,8 @@ struct pg_pass {
     term *terms;
     uint8_t *needed;    /* PG_PASS_CREATE: whether list[k] is an input or has
                            one under it; no gradient is built for the rest */
+    uint32_t most_refs; /* PG_PASS_CREATE: the most refs of any listed node, */
+    uint64_t links;     /* and the links of all of them (find_needed) */
     double konst[4];    /* PG_PASS_CREATE: the constants of the leaves in */
     uint32_t kleaf[4];  /* kleaf, shared by every node that names them */
     uint32_t *made;     /* PG_PASS_CREATE: every node made, in order. They carry
@@ -72,6 +78,7 @@ int pg_hook(uint32_t i, int on)
     pg_node *n = &pg_A.nodes[i];
     int was = (n->flags & PG_HOOK) != 0;
     n->flags = (uint8_t)(on ? n->flags | PG_HOOK : n->flags & ~PG_HOOK);
+    pg_A.nhooked += (uint32_t)(on != 0) - (uint32_t)was;
     return was;
 }
 
@@ -79,7 +86,7 @@ int pg_hook(uint32_t i, int on)
 
 /* Marks node i found (PG_SEEN and its log entry's bit), leaves included;
  * 1 when newly found. */
-static int found(pg_node *nodes, uint64_t *marks, uint32_t i)
+PG_HOT int found(pg_node *nodes, uint64_t *marks, uint32_t i)
 {
     pg_node *x = &nodes[i];
     if (x->flags & PG_SEEN)
@@ -109,34 +116,58 @@ static uint32_t next_marked(uint64_t *marks, uint32_t q)
 /* Lists into p->list every node under the outputs (each found once), in
  * descending log order: graph.c's sweep, from several roots, keeping leaves;
  * notes each one's hook in p->hooked and, with p->slot, its position there.
- * Leaves every flag and mark as it found them. Returns the number listed. */
-static uint32_t collect(pg_pass *p)
+ * With backprop (PG_PASS_GRAD with no hook anywhere, so that the pass cannot
+ * stop) it does the pass as well, as the sweep does for pg_backward: a node's
+ * grad is set aside in p->saved and zeroed when the node is found, and passed
+ * on when it is reached; the list is then in the order found, all that
+ * pg_pass_free and pg_pass_results need of it. Leaves every flag and mark as
+ * it found them. Returns the number listed. */
+PG_HOT uint32_t collect(pg_pass *p, const int backprop)
 {
     pg_node *nodes = pg_A.nodes;
+    pg_value *val = pg_A.val;
     uint64_t *marks = pg_A.marks;
     uint32_t *list = p->list, *slot = p->slot;
     uint8_t *hooked = p->hooked;
+    double *saved = p->saved;
     uint32_t waiting = 0, top = 0, n = 0;
+#define FIND(o)                                                   \
+    if (found(nodes, marks, (o))) {                               \
+        waiting++;                                                \
+        if (backprop) {                                           \
+            list[n] = (o);                                        \
+            slot[(o)] = n;                                        \
+            saved[n++] = val[(o)].grad;                           \
+            val[(o)].grad = 0.0;                                  \
+        }                                                         \
+    }
     for (size_t k = 0; k < p->nout; k++) {
         uint32_t r = p->outs[k];
-        waiting += (uint32_t)found(nodes, marks, r);
+        FIND(r);
         if (nodes[r].pos > top)
             top = nodes[r].pos;
     }
+    for (size_t k = 0; backprop && k < p->nout; k++)
+        val[p->outs[k]].grad += p->seeds[k];
     for (uint32_t q = top; waiting; q--) {
         q = next_marked(marks, q);
         waiting--;
         uint32_t i = pg_A.log[q];
         pg_node *x = &nodes[i];
         x->flags &= ~PG_SEEN;
-        hooked[n] = (x->flags & PG_HOOK) != 0;
-        if (slot)
-            slot[i] = n;
-        list[n++] = i;
-        PG_EACH_OPERAND(x, o, waiting += (uint32_t)found(nodes, marks, o));
+        if (!backprop) {
+            hooked[n] = (x->flags & PG_HOOK) != 0;
+            if (slot)
+                slot[i] = n;
+            list[n++] = i;
+        }
+        PG_EACH_OPERAND(x, o, FIND(o));
+        if (backprop && x->op != PG_LEAF)
+            backward_rule(val, x, i);
         if ((q & 63) == 0 || !waiting)
             marks[q >> 6] = 0;
     }
+#undef FIND
     return n;
 }
 
@@ -169,6 +200,8 @@ static void find_needed(pg_pass *p)
         p->at[p->slot[p->outs[j]]]++;
     /* A node with a needed operand is needed itself, so counting the links
      * to needed operands counts those from needed nodes. */
+    uint32_t most_refs = 0;
+    uint64_t links = 0;
     for (uint32_t k = p->n; k-- > 0;) {
         const pg_node *n = &pg_A.nodes[p->list[k]];
         uint8_t needed = p->needed[k]; /* an input, or not yet known */
@@ -176,9 +209,14 @@ static void find_needed(pg_pass *p)
             uint32_t s = p->slot[o];
             needed |= p->needed[s];
             p->at[s] += p->needed[s];
+            links++;
         });
         p->needed[k] = needed;
+        uint32_t refs = pg_A.side[p->list[k]].refs;
+        most_refs = refs > most_refs ? refs : most_refs;
     }
+    p->most_refs = most_refs;
+    p->links = links;
 }
 
 /* ---- Making and ending a pass. */
@@ -354,7 +392,10 @@ int pg_pass_new(const uint32_t *outs, const double *seeds, size_t nout,
      * is listed: the one unlisted node the pass looks up. */
     for (size_t k = 0; p->slot && k < nin; k++)
         p->slot[ins[k]] = PG_NIL;
-    p->n = collect(p);
+    if (mode != PG_PASS_GRAD) {
+        p->n = collect(p, 0);
+        p->listed = 1;
+    }
     if (p->needed)
         find_needed(p);
     for (int c = 0; c < 4; c++)
@@ -373,9 +414,9 @@ int pg_pass_new(const uint32_t *outs, const double *seeds, size_t nout,
 #define LINKS_PER_OPERAND 8
 
 /* Can node i take `more` links? */
-static int can_link(uint32_t i, uint64_t more)
+static inline int can_link(const pg_pass *p, uint32_t i, uint64_t more)
 {
-    return (uint64_t)pg_A.side[i].refs + more < UINT32_MAX - 2;
+    return p->light || (uint64_t)pg_A.side[i].refs + more < UINT32_MAX - 2;
 }
 
 /* Grows *block (*cap entries of size bytes) to hold at least need. */
@@ -397,12 +438,10 @@ static int room(void **block, size_t *cap, size_t need, size_t size)
 /* Nodes reserved at a time: one reservation serves many rules. */
 #define ROOM_BATCH 4096
 
-/* Room for n more nodes: slots, and entries in made. Reserves a batch at a
- * time, or just n when a batch will not fit (a node limit). */
-static int room_for_nodes(pg_pass *p, uint64_t n)
+/* room_for_nodes when the room reserved is used up: a batch at a time, or
+ * just n when a batch will not fit (a node limit). */
+static __attribute__((noinline)) int reserve_nodes(pg_pass *p, uint64_t n)
 {
-    if (pg_A.made + n <= p->room_end)
-        return PG_OK;
     if (n > UINT32_MAX / 2)
         return PG_EFULL;
     for (uint64_t want = n < ROOM_BATCH ? ROOM_BATCH : n;; want = n) {
@@ -418,6 +457,12 @@ static int room_for_nodes(pg_pass *p, uint64_t n)
     }
 }
 
+/* Room for n more nodes: slots, and entries in made. */
+static inline int room_for_nodes(pg_pass *p, uint64_t n)
+{
+    return pg_A.made + n <= p->room_end ? PG_OK : reserve_nodes(p, n);
+}
+
 /* Makes room for create_rule on the node at position k: slots, room in
  * made, and links on every node it may link (the node, its
  * gradient and its operands). */
@@ -428,11 +473,13 @@ static int room_for_rule(pg_pass *p, uint32_t k)
     const uint32_t *v = pg_operands(n, &count);
     uint64_t per = count < 2 ? 2 : count; /* unary ops: both columns' worth */
     uint64_t links = LINKS_PER_OPERAND * (per + 1);
-    if (!can_link(i, links) || !can_link(p->gn[k], links))
-        return PG_EFULL;
-    for (uint32_t j = 0; j < count; j++)
-        if (!can_link(pg_operand(n, v, count, j), links))
+    if (!p->light) {
+        if (!can_link(p, i, links) || !can_link(p, p->gn[k], links))
             return PG_EFULL;
+        for (uint32_t j = 0; j < count; j++)
+            if (!can_link(p, pg_operand(n, v, count, j), links))
+                return PG_EFULL;
+    }
     return room_for_nodes(p, SLOTS_PER_OPERAND * per);
 }
 
@@ -469,7 +516,7 @@ static uint32_t mk_const(pg_pass *p, double k, uint64_t links)
     int c = 0;
     for (; c < 4 && p->kleaf[c] != PG_NIL; c++)
         if (p->konst[c] == k && signbit(p->konst[c]) == signbit(k))
-            return can_link(p->kleaf[c], links) ? p->kleaf[c] : mk_leaf(p, k);
+            return can_link(p, p->kleaf[c], links) ? p->kleaf[c] : mk_leaf(p, k);
     uint32_t r = mk_leaf(p, k);
     if (c < 4) {
         p->konst[c] = k;
@@ -516,7 +563,7 @@ static int settle(pg_pass *p, uint32_t k)
     if (s != PG_OK)
         return s;
     if (n == 1) {
-        if (!can_link(t[0].a, 2) || !can_link(t[0].b, 2))
+        if (!can_link(p, t[0].a, 2) || !can_link(p, t[0].b, 2))
             return PG_EFULL;
         p->gn[k] = mk(p, PG_MUL, t[0].a, t[0].b);
         return PG_OK;
@@ -531,7 +578,7 @@ static int settle(pg_pass *p, uint32_t k)
     for (uint32_t j = 1; j <= 2 * n; j++) { /* linked as written, so one read each */
         const term *tj = &t[(j - 1) / 2];
         uint32_t o = j & 1 ? tj->a : tj->b != PG_NIL ? tj->b : one;
-        if (!can_link(o, 1)) {
+        if (!can_link(p, o, 1)) {
             while (--j > 0)
                 pg_A.side[operands[j]].refs--;
             free(operands);
@@ -544,11 +591,13 @@ static int settle(pg_pass *p, uint32_t k)
     return PG_OK;
 }
 
-/* Whether operand o's gradient is wanted: it leads to an input. */
-static int needs(const pg_pass *p, uint32_t o)
-{
-    return p->needed[p->slot[o]];
-}
+/* Adds the term `contribution` to operand o's gradient where it is wanted
+ * (o leads to an input), making it only then. */
+#define ADD_TO(o, contribution)                 \
+    do {                                        \
+        if (p->needed[p->slot[o]])              \
+            add_to(p, o, contribution);         \
+    } while (0)
 
 /* Passes node out's gradient node g on to its operands (end of file). */
 static void create_rule(pg_pass *p, uint32_t out, uint32_t g);
@@ -574,6 +623,13 @@ static int begin(pg_pass *p)
         }
         if (total > SIZE_MAX / sizeof(term))
             return PG_ENOMEM;
+        /* The pass makes at most this many nodes (room_for_rule's bound for
+         * each rule, a node and a leaf for each settle, a leaf for each
+         * seed), each linking two nodes at most, and its PG_DOT nodes link
+         * two for each term: no node it names can gain more links. */
+        uint64_t most_made = SLOTS_PER_OPERAND * (p->links + 2 * (uint64_t)p->n)
+                             + 2 * (uint64_t)p->n + p->nout;
+        p->light = p->most_refs + 3 * most_made + 2 * (uint64_t)total < UINT32_MAX - 2;
         if (!(p->terms = take(p, S_TERMS, total * sizeof(term))))
             return PG_ENOMEM;
         int s = room_for_nodes(p, p->nout);
@@ -602,11 +658,22 @@ static int begin(pg_pass *p)
 
 int64_t pg_pass_run(pg_pass *p)
 {
-    p->room_end = 0; /* the caller may have made nodes since the last call */
+    p->room_end = 0; /* the caller may have made nodes since the last call, */
+    if (p->begun)
+        p->light = 0; /* and linked listed ones */
     if (p->failed)
         return PG_EARG;
     if (p->done)
         return PG_NIL;
+    if (!p->listed) { /* PG_PASS_GRAD: in one sweep while no hook can stop it */
+        p->listed = 1;
+        if (pg_A.nhooked == 0) {
+            p->n = p->cursor = collect(p, 1);
+            p->begun = p->done = 1;
+            return PG_NIL;
+        }
+        p->n = collect(p, 0);
+    }
     if (!p->begun) {
         int s = begin(p);
         if (s != PG_OK) {
@@ -756,10 +823,8 @@ static void create_rule(pg_pass *p, uint32_t i, uint32_t gi)
     switch (n->op) {
 #define R(OP, OUT, DX, DY)      \
     case OP:                    \
-        if (needs(p, x.a))      \
-            add_to(p, x.a, DX); \
-        if (needs(p, y.a))      \
-            add_to(p, y.a, DY); \
+        ADD_TO(x.a, DX);        \
+        ADD_TO(y.a, DY);        \
         break;
         PG_BINARY_RULES(R)
 #undef R
@@ -767,8 +832,7 @@ static void create_rule(pg_pass *p, uint32_t i, uint32_t gi)
     case OP: {                                                 \
         double k = OP == PG_POWK ? pg_A.val[y.a].data : 0.0;   \
         (void)k;                                               \
-        if (needs(p, x.a))                                     \
-            add_to(p, x.a, DX);                                \
+        ADD_TO(x.a, DX);                                       \
         break;                                                 \
     }
         PG_UNARY_RULES(R)
@@ -782,32 +846,26 @@ static void create_rule(pg_pass *p, uint32_t i, uint32_t gi)
         switch (n->op) {
         case PG_SUM:
             for (uint32_t j = 0; j < count; j++)
-                if (needs(p, v[j]))
-                    add_to(p, v[j], PG_SUM_GRAD(g));
+                ADD_TO(v[j], PG_SUM_GRAD(g));
             break;
         case PG_DOT:
             if (runs) {
                 for (uint32_t j = 0; j < count / 2; j++)
-                    if (needs(p, v[0] + j))
-                        add_to(p, v[0] + j, PG_DOT_GRAD(g, T(v[1] + j)));
+                    ADD_TO(v[0] + j, PG_DOT_GRAD(g, T(v[1] + j)));
                 for (uint32_t j = 0; j < count / 2; j++)
-                    if (needs(p, v[1] + j))
-                        add_to(p, v[1] + j, PG_DOT_GRAD(g, T(v[0] + j)));
+                    ADD_TO(v[1] + j, PG_DOT_GRAD(g, T(v[0] + j)));
             } else {
                 for (uint32_t j = 0; j + 1 < count; j += 2) {
-                    if (needs(p, v[j]))
-                        add_to(p, v[j], PG_DOT_GRAD(g, T(v[j + 1])));
-                    if (needs(p, v[j + 1]))
-                        add_to(p, v[j + 1], PG_DOT_GRAD(g, T(v[j])));
+                    ADD_TO(v[j], PG_DOT_GRAD(g, T(v[j + 1])));
+                    ADD_TO(v[j + 1], PG_DOT_GRAD(g, T(v[j])));
                 }
             }
-            if (bias != PG_NIL && needs(p, bias))
-                add_to(p, bias, PG_DOT_BIAS_GRAD(g));
+            if (bias != PG_NIL)
+                ADD_TO(bias, PG_DOT_BIAS_GRAD(g));
             break;
         default: /* PG_LOGSUMEXP */
             for (uint32_t j = 0; j < count; j++)
-                if (needs(p, v[j]))
-                    add_to(p, v[j], PG_LOGSUMEXP_GRAD(g, T(v[j]), out));
+                ADD_TO(v[j], PG_LOGSUMEXP_GRAD(g, T(v[j]), out));
         }
     }
     }
