@@ -36,13 +36,18 @@ def mlp_graph():
     return loss, model.parameters()
 
 
-def median_ms(fn, rounds):
-    times = []
+def medians_ms(fns, rounds):
+    """The median time of each of fns, in milliseconds: timed in turn, round
+    after round, so that a change in the machine's speed reaches them alike,
+    each run once untimed first so that each is timed warm, as in a loop."""
+    times = [[] for _ in fns]
     for _ in range(rounds):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return 1e3 * statistics.median(times)
+        for fn, t in zip(fns, times):
+            fn()
+            start = time.perf_counter()
+            fn()
+            t.append(time.perf_counter() - start)
+    return [1e3 * statistics.median(t) for t in times]
 
 
 def measure(name, make, rounds):
@@ -56,13 +61,13 @@ def measure(name, make, rounds):
 
     out.backward()
     hvp()
-    back, prod = median_ms(out.backward, rounds), median_ms(hvp, rounds)
+    back, prod = medians_ms([out.backward, hvp], rounds)
     print(f"| {name} | {nodes:,} | {len(inputs)} | {back:.3f} | {prod:.2f} | {prod / back:.1f}x |")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
     print("| graph | nodes | inputs | backward() ms | Hessian-vector product ms | ratio |")
     print("|---|---|---|---|---|---|")

@@ -657,21 +657,21 @@ void pg_unlink(uint32_t i)
         pending = side[j].refs;
         /* the links it holds: its operands, and PG_POWK's hidden leaf */
 #define LET_GO(p)                                                         \
-        if ((p) != PG_NIL && --side[(p)].refs == 0) {                     \
+        if (--side[(p)].refs == 0) {                                      \
             side[(p)].refs = pending;                                     \
             pending = (p);                                                \
         }
-        if (pg_is_nary(n->op)) {
+        if (pg_is_nary(n->op)) { /* none of these is PG_NIL */
             PG_EACH_OPERAND(n, p, LET_GO(p));
-        } else {
-            LET_GO(n->parent[0]);
-            LET_GO(n->parent[1]);
-        }
-#undef LET_GO
-        if (pg_is_nary(n->op)) {
             pg_A.operand_bytes -= pg_block_bytes(n);
             free(n->operands);
+        } else {
+            if (n->parent[0] != PG_NIL)
+                LET_GO(n->parent[0]);
+            if (n->parent[1] != PG_NIL)
+                LET_GO(n->parent[1]);
         }
+#undef LET_GO
         ext_drop(j);
         pg_A.nhooked -= (n->flags & PG_HOOK) != 0;
         n->op = PG_FREE;

@@ -301,11 +301,18 @@ static inline size_t pg_block_bytes(const pg_node *n)
         }                                                                     \
     } while (0)
 
+/* A node's refs stay below this, or reach it plus one at most (a*a takes
+ * two at once), well short of PG_NIL, which pg_unlink's pending list uses.
+ * (The fuzzer's build sets it low to reach the paths that refuse a link.) */
+#ifndef PG_MOST_REFS
+#define PG_MOST_REFS (UINT32_MAX - 2)
+#endif
+
 /* Nonzero while live node i can take another reference without its count
- * overflowing (a*a takes two at once). */
+ * overflowing. */
 static inline int pg_can_ref(uint32_t i)
 {
-    return pg_A.side[i].refs < UINT32_MAX - 2;
+    return pg_A.side[i].refs < PG_MOST_REFS;
 }
 
 /* Nonzero while live node i can take another hold. */

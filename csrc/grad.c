@@ -416,7 +416,7 @@ int pg_pass_new(const uint32_t *outs, const double *seeds, size_t nout,
 /* Can node i take `more` links? */
 static inline int can_link(const pg_pass *p, uint32_t i, uint64_t more)
 {
-    return p->light || (uint64_t)pg_A.side[i].refs + more < UINT32_MAX - 2;
+    return p->light || (uint64_t)pg_A.side[i].refs + more < PG_MOST_REFS;
 }
 
 /* Grows *block (*cap entries of size bytes) to hold at least need. */
@@ -575,17 +575,19 @@ static int settle(pg_pass *p, uint32_t k)
         plain += t[j].b == PG_NIL;
     uint32_t one = plain ? mk_const(p, 1.0, plain) : PG_NIL;
     operands[0] = 2 * n;
-    for (uint32_t j = 1; j <= 2 * n; j++) { /* linked as written, so one read each */
-        const term *tj = &t[(j - 1) / 2];
-        uint32_t o = j & 1 ? tj->a : tj->b != PG_NIL ? tj->b : one;
-        if (!can_link(p, o, 1)) {
-            while (--j > 0)
-                pg_A.side[operands[j]].refs--;
+    pg_side *side = pg_A.side;
+    for (uint32_t j = 0; j < n; j++) { /* linked as written, so one read each */
+        uint32_t a = t[j].a, b = t[j].b != PG_NIL ? t[j].b : one;
+        if (!p->light && (!can_link(p, a, 1) || !can_link(p, b, 2))) {
+            for (uint32_t m = 1; m <= 2 * j; m++)
+                side[operands[m]].refs--;
             free(operands);
             return PG_EFULL;
         }
-        pg_A.side[o].refs++;
-        operands[j] = o;
+        side[a].refs++;
+        side[b].refs++;
+        operands[2 * j + 1] = a;
+        operands[2 * j + 2] = b;
     }
     p->gn[k] = keep(p, pg_nary_node(PG_DOT, operands, 0));
     return PG_OK;
@@ -629,7 +631,7 @@ static int begin(pg_pass *p)
          * two for each term: no node it names can gain more links. */
         uint64_t most_made = SLOTS_PER_OPERAND * (p->links + 2 * (uint64_t)p->n)
                              + 2 * (uint64_t)p->n + p->nout;
-        p->light = p->most_refs + 3 * most_made + 2 * (uint64_t)total < UINT32_MAX - 2;
+        p->light = p->most_refs + 3 * most_made + 2 * (uint64_t)total < PG_MOST_REFS;
         if (!(p->terms = take(p, S_TERMS, total * sizeof(term))))
             return PG_ENOMEM;
         int s = room_for_nodes(p, p->nout);

@@ -143,7 +143,7 @@ static int take_links(const uint32_t *idx, size_t n, uint32_t by)
         uint32_t i = idx[j];
         if (i == PG_NIL)
             continue;
-        if (pg_A.side[i].refs >= UINT32_MAX - 2 - by)
+        if ((uint64_t)pg_A.side[i].refs + by >= PG_MOST_REFS)
             break;
         pg_A.side[i].refs += by;
     }

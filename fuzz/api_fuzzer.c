@@ -243,13 +243,17 @@ static void check_arena(void)
     CHECK(live == (uint64_t)A->used - A->nfree);
     CHECK(label_bytes == A->label_bytes);
     CHECK(operand_bytes == A->operand_bytes);
+    uint32_t hooked = 0;
     for (uint32_t i = 0; i < A->used; i++) {
         if (A->nodes[i].op == PG_FREE)
             continue;
         uint32_t h = holds_of(i);
         CHECK(A->nodes[i].holds == h);
         CHECK(A->side[i].refs == links[i] + h && A->side[i].refs > 0);
+        CHECK(A->side[i].refs <= (uint64_t)PG_MOST_REFS + 1);
+        hooked += (A->nodes[i].flags & PG_HOOK) != 0;
     }
+    CHECK(hooked == A->nhooked);
 
     /* Scope runs: in order, each holding an entry, maximal (none follows from
      * the one before), steps 0 or 1 with a step-1 run holding two entries
@@ -315,7 +319,7 @@ static void step(input *in)
     uint32_t i = pick(in), j;
     double x = f64(in);
     int64_t r;
-    switch (u8(in) % 30) {
+    switch (u8(in) % 31) {
     case 29: { /* a scope for what is made next: few, so that runs repeat */
         uint32_t s = u8(in) % 4;
         CHECK(pg_scope_set(s) == scope_model);
@@ -621,6 +625,21 @@ static void step(input *in)
         }
         free(grads);
         free(was_live);
+        break;
+    }
+    case 30: { /* one node summed many times: links near PG_MOST_REFS */
+        uint32_t i = pick(in);
+        size_t most = PG_MOST_REFS < 4000 ? (size_t)PG_MOST_REFS + 100 : 4000;
+        size_t n = 1 + (u8(in) | (size_t)u8(in) << 8) % most;
+        uint32_t *idx = malloc(n * sizeof *idx);
+        CHECK(idx);
+        for (size_t j = 0; j < n; j++)
+            idx[j] = i;
+        r = pg_nary(PG_SUM, idx, NULL, n);
+        CHECK(r >= 0 || r == PG_EARG || r == PG_EINDEX || r == PG_ENOMEM || r == PG_EFULL
+              || r == PG_EINTR);
+        hold(r);
+        free(idx);
         break;
     }
     case 22:
