@@ -239,7 +239,7 @@ static inline const uint32_t *pg_operands(const pg_node *n, uint32_t *count)
         *count = n->operands[0];
         return n->operands + 1;
     }
-    *count = n->op == PG_LEAF ? 0 : n->op <= PG_MASK ? 2 : 1;
+    *count = n->op == PG_LEAF ? 0 : n->op <= PG_SIGMOID_BACK ? 2 : 1;
     return n->parent;
 }
 
@@ -278,7 +278,7 @@ static inline size_t pg_block_bytes(const pg_node *n)
         if (!pg_is_nary(pg_n_->op)) {                                         \
             if (pg_n_->op != PG_LEAF) {                                       \
                 { const uint32_t O = pg_n_->parent[0]; BODY; }                \
-                if (pg_n_->op <= PG_MASK) {                                   \
+                if (pg_n_->op <= PG_SIGMOID_BACK) {                                   \
                     const uint32_t O = pg_n_->parent[1];                      \
                     BODY;                                                     \
                 }                                                             \

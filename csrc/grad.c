@@ -810,6 +810,8 @@ static uint32_t real(pg_pass *p, term t)
 #define SIGN(a)     T(mk(p, PG_SIGN, real(p, a), PG_NIL))
 #define RELU(a)     T(mk(p, PG_RELU, real(p, a), PG_NIL))
 #define MASK(c, a)  T(mk(p, PG_MASK, real(p, c), real(p, a)))
+#define TANHB(a, y) T(mk(p, PG_TANH_BACK, real(p, a), real(p, y)))
+#define SIGB(a, y)  T(mk(p, PG_SIGMOID_BACK, real(p, a), real(p, y)))
 #define K(c)        T(mk_const(p, c, 1))
 #define ZERO        T(PG_NIL)
 

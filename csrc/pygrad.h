@@ -42,13 +42,16 @@ enum pg_status {
 
 /* Operation codes. Binary ops have two parents, unary ops one, n-ary ops
  * any number from 1, leaves none. Each op's forward and backward rules live
- * side by side in rules.h. PG_MASK and PG_SIGN are what the graphs of
- * derivatives (pg_pass_new with PG_PASS_CREATE) need beyond the others: the
- * gradient of relu is MASK(out, g), that of abs g * SIGN(x). */
+ * side by side in rules.h. PG_MASK, PG_SIGN and the two _BACK ops are what
+ * the graphs of derivatives (pg_pass_new with PG_PASS_CREATE) need beyond
+ * the others: the gradient of relu is MASK(out, g), that of abs g * SIGN(x),
+ * that of tanh one node TANH_BACK(g, out) = g * (1 - out * out), where
+ * three ops would make three nodes (as PyTorch's tanh_backward). */
 enum pg_op {
     PG_LEAF = 0,
     PG_ADD, PG_SUB, PG_MUL, PG_DIV, PG_POW,           /* binary: x op y */
     PG_MASK,                                          /* x <= 0 ? 0 : y */
+    PG_TANH_BACK, PG_SIGMOID_BACK,                    /* x * (1 - y*y), x * y * (1 - y) */
     PG_POWK,                                          /* x ** k, k in a hidden leaf */
     PG_NEG, PG_RELU, PG_TANH, PG_SIGMOID, PG_EXP,     /* unary */
     PG_LOG, PG_SQRT, PG_ABS, PG_SIN, PG_COS,
@@ -79,7 +82,7 @@ int64_t pg_leaf(double data);
 int64_t pg_unary(uint8_t op, uint32_t x);
 /* x ** k for a constant exponent k. */
 int64_t pg_powk(uint32_t x, double k);
-/* x op y for a binary op (PG_ADD .. PG_MASK). */
+/* x op y for a binary op (PG_ADD .. PG_SIGMOID_BACK). */
 int64_t pg_binary(uint8_t op, uint32_t x, uint32_t y);
 /* x op k (k_left == 0) or k op x (k_left != 0): the number k becomes a new
  * leaf operand, as if it had been wrapped in a Value first. */

@@ -42,8 +42,10 @@ static inline double sgn(double x)
  * same operations in the same order as written), and over nodes by grad.c,
  * which builds each contribution as a graph that can be differentiated in
  * turn. A condition on data is an op too, so that such a graph replays:
- * MASK(c, a) is 0 where c <= 0, else a. The last two rows are the internal
- * ops that those graphs use. */
+ * MASK(c, a) is 0 where c <= 0, else a. The last three binary rows are
+ * internal ops that those graphs use: MASK, and TANHB(g, out) and SIGB(g,
+ * out), tanh's and sigmoid's whole contributions as one node each, whose
+ * values are the float columns' to the bit. */
 #define PG_BINARY_RULES(R)                                                       \
     /* op       out =              d/dx:                    d/dy:             */ \
     R(PG_ADD,   x + y,             g,                       g)                   \
@@ -52,15 +54,17 @@ static inline double sgn(double x)
     R(PG_DIV,   x / y,             DIV(g, y),               DIV(MUL(NEG(g), out), y)) \
     R(PG_POW,   pow(x, y),         MASK(ABS(y), MUL(MUL(g, y), POW(x, SUB(y, K(1.0))))), \
                                    MASK(ADD(ABS(x), RELU(NEG(y))), MUL(MUL(g, out), LOG(x)))) \
-    R(PG_MASK,  x <= 0 ? 0.0 : y,  ZERO,                    MASK(x, g))
+    R(PG_MASK,  x <= 0 ? 0.0 : y,  ZERO,                    MASK(x, g))              \
+    R(PG_TANH_BACK,    x * (1.0 - y * y),   TANHB(g, y),   MUL(MUL(g, x), MUL(K(-2.0), y))) \
+    R(PG_SIGMOID_BACK, x * y * (1.0 - y),   SIGB(g, y),    MUL(MUL(g, x), SUB(K(1.0), MUL(K(2.0), y))))
 
 #define PG_UNARY_RULES(R)                                                        \
     /* op          out =                  d/dx:                             */   \
     R(PG_POWK,     pow(x, k),             k == 0 ? ZERO : MUL(MUL(g, K(k)), POWK(x, k - 1))) \
     R(PG_NEG,      -x,                    NEG(g))                                \
     R(PG_RELU,     x <= 0 ? 0.0 : x,      MASK(out, g))                          \
-    R(PG_TANH,     tanh(x),               MUL(g, SUB(K(1.0), MUL(out, out))))    \
-    R(PG_SIGMOID,  1 / (1 + exp(-x)),     MUL(MUL(g, out), SUB(K(1.0), out)))    \
+    R(PG_TANH,     tanh(x),               TANHB(g, out))                         \
+    R(PG_SIGMOID,  1 / (1 + exp(-x)),     SIGB(g, out))                          \
     R(PG_EXP,      exp(x),                MUL(g, out))                           \
     R(PG_LOG,      log(x),                DIV(g, x))                             \
     R(PG_SQRT,     sqrt(x),               DIV(g, MUL(K(2.0), out)))              \
@@ -94,6 +98,8 @@ static inline double sgn(double x)
 #define SIGN(a)     sgn(a)
 #define RELU(a)     relu(a)
 #define MASK(c, a)  ((c) <= 0 ? 0.0 : (a))
+#define TANHB(a, y) ((a) * (1.0 - (y) * (y)))
+#define SIGB(a, y)  ((a) * (y) * (1.0 - (y)))
 #define K(c)        (c)
 #define ZERO        0.0
 
@@ -378,6 +384,8 @@ PG_COLD void local_rule(const pg_value *val, const pg_node *n, uint32_t i, doubl
 #undef SIGN
 #undef RELU
 #undef MASK
+#undef TANHB
+#undef SIGB
 #undef K
 #undef ZERO
 

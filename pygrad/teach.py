@@ -58,6 +58,8 @@ def _what(op: str, j: int, count: int, x: List[str], out: str) -> str:
         "exp": (out,), "log": (f"1/{x[0]}",), "sqrt": (f"1/(2 * {out})",),
         "abs": (f"sign({x[0]})",), "sin": (f"cos({x[0]})",), "cos": (f"-sin({x[0]})",),
         "mask": ("0", f"1 if {x[0]} > 0 else 0"), "sign": ("0",),
+        "tanh_backward": (f"1 - {x[-1]}**2", f"-2 * {x[0]} * {x[-1]}"),
+        "sigmoid_backward": (f"{x[-1]} * (1 - {x[-1]})", f"{x[0]} * (1 - 2 * {x[-1]})"),
         "logsumexp": (f"exp({x[min(j, len(x) - 1)]} - {out})",) * max(count, 1),
     }
     return table[op][j]

@@ -47,6 +47,7 @@ _OP_NAMES: Dict[int, str] = {
     lib.PG_TANH: "tanh", lib.PG_SIGMOID: "sigmoid", lib.PG_EXP: "exp",
     lib.PG_LOG: "log", lib.PG_SQRT: "sqrt", lib.PG_ABS: "abs", lib.PG_SIN: "sin",
     lib.PG_COS: "cos", lib.PG_MASK: "mask", lib.PG_SIGN: "sign",
+    lib.PG_TANH_BACK: "tanh_backward", lib.PG_SIGMOID_BACK: "sigmoid_backward",
     lib.PG_SUM: "sum", lib.PG_DOT: "dot", lib.PG_LOGSUMEXP: "logsumexp",
 }
 

@@ -219,9 +219,34 @@ def test_graphs_of_derivatives_replay_with_new_data():
 
 def test_derivative_graphs_draw_with_the_internal_ops():
     x = Value(-2.0)
-    (g,) = pygrad.grad(x.relu() + abs(x), x, create_graph=True)
+    (g,) = pygrad.grad(x.relu() + abs(x) + x.tanh() + x.sigmoid(), x, create_graph=True)
     ops = {node["op"] for node in pygrad.graph(g)["nodes"]}
-    assert {"mask", "sign"} <= ops
+    assert {"mask", "sign", "tanh_backward", "sigmoid_backward"} <= ops
+
+
+@pytest.mark.parametrize("act,back,d_g,d_out", [
+    ("tanh", "tanh_backward", lambda y: 1 - y * y, lambda a, y: -2 * a * y),
+    ("sigmoid", "sigmoid_backward", lambda y: y * (1 - y), lambda a, y: a * (1 - 2 * y)),
+])
+def test_tanh_and_sigmoid_contribute_one_node_with_rules_of_its_own(live, act, back, d_g, d_out):
+    """An activation's whole contribution g * f'(out) is one internal node,
+    equal to the float rule to the bit, with local derivatives of its own
+    (d/dg = f'(out), d/dout by hand) that explain() names."""
+    x = Value(0.8, "x")
+    out = getattr(x, act)()
+    out.backward()
+    base = live_now()
+    (g,) = pygrad.grad(out, x, grad_outputs=1.5, create_graph=True)
+    seed, y = g.children
+    assert g.op == back and y is out and seed.data == 1.5 and g.data == 1.5 * x.grad
+    assert live_now() - base == 2  # the node and its seed
+    ex = pygrad.explain(g)
+    assert [s["local"] for s in ex.steps[:2]] == [d_g(y.data), d_out(1.5, y.data)]
+    assert f"d{ex.steps[0]['node']}/d" in str(ex)
+    (h,) = pygrad.grad(g, x)
+    assert close(h.data, d_out(1.5, y.data) * d_g(y.data), rel=1e-15, abs_=0.0)
+    del g, h, seed, y, out, x, ex
+    assert live_now() == live
 
 
 def test_a_gradient_of_many_terms_is_one_dot_over_them_in_order(live):
@@ -238,14 +263,16 @@ def test_a_gradient_of_many_terms_is_one_dot_over_them_in_order(live):
     assert g.op == "dot" and g.data == w.grad
     kids = g.children
     firsts, seconds = [k.data for k in kids[0::2]], [k.data for k in kids[1::2]]
-    # the reverse of creation: `+ w` (plain), tanh's product, then the ten
-    # products of the sum's gradient with each x, last x first
+    # the reverse of creation: `+ w` (plain), tanh's contribution (plain, one
+    # tanh_backward node), then the ten products of the sum's gradient with
+    # each x, last x first
     assert seconds[0] == 1.0 and firsts[0] == 1.0
-    assert seconds[1] == 1.0 - w.tanh().data ** 2
+    assert kids[2].op == "tanh_backward" and seconds[1] == 1.0
+    assert firsts[1] == 1.0 - w.tanh().data ** 2
     assert seconds[2:] == [x.data for x in reversed(xs)] and firsts[2:] == [1.0] * 10
-    # the dot, the seed, the shared leaf 1, and tanh's out * out and 1 - it
+    # the dot, the seed, the shared leaf 1, and tanh's one node
     del kids
-    assert live_now() - base == 5
+    assert live_now() - base == 4
     (h,) = pygrad.grad(g, w)
     t = math.tanh(0.7)
     assert close(h.data, -2 * t * (1 - t * t), rel=1e-15, abs_=0.0)
