@@ -495,10 +495,18 @@ static uint32_t keep(pg_pass *p, uint32_t r)
     return r;
 }
 
-static uint32_t mk(pg_pass *p, uint8_t op, uint32_t a, uint32_t b)
+/* Makes node op(a, b), its value by forward_rule. Inline where op is a
+ * constant (the forward rule then folds to its row), out of line (mk) in
+ * the columns, which call it too often to copy it into each. */
+PG_HOT uint32_t mk_inline(pg_pass *p, uint8_t op, uint32_t a, uint32_t b)
 {
     pg_node t = {.op = op, .parent = {a, b}};
     return keep(p, pg_node_new(op, forward_rule(pg_A.val, &t), a, b));
+}
+
+static uint32_t mk(pg_pass *p, uint8_t op, uint32_t a, uint32_t b)
+{
+    return mk_inline(p, op, a, b);
 }
 
 static uint32_t mk_leaf(pg_pass *p, double k)
@@ -549,23 +557,33 @@ static void add_to(pg_pass *p, uint32_t o, term t)
  * they came, a plain term c as the product c * 1. The PG_DOT adds its
  * products from the first, left to right, as the float passes add the
  * terms, so the two agree to the bit. Makes nothing on failure. */
-static int settle(pg_pass *p, uint32_t k)
+static int settle_products(pg_pass *p, uint32_t k);
+
+static inline int settle(pg_pass *p, uint32_t k)
 {
     const term *t = p->terms + p->at[k];
-    uint32_t n = p->got[k], plain = 0;
+    uint32_t n = p->got[k];
     if (n == 0 || p->gn[k] != PG_NIL) /* none, or settled already */
         return PG_OK;
     if (n == 1 && t[0].b == PG_NIL) {
         p->gn[k] = t[0].a;
         return PG_OK;
     }
+    return settle_products(p, k);
+}
+
+/* settle for a product or more than one term. */
+static int settle_products(pg_pass *p, uint32_t k)
+{
+    const term *t = p->terms + p->at[k];
+    uint32_t n = p->got[k], plain = 0;
     int s = room_for_nodes(p, 2); /* the node, and a leaf holding 1 */
     if (s != PG_OK)
         return s;
     if (n == 1) {
         if (!can_link(p, t[0].a, 2) || !can_link(p, t[0].b, 2))
             return PG_EFULL;
-        p->gn[k] = mk(p, PG_MUL, t[0].a, t[0].b);
+        p->gn[k] = mk_inline(p, PG_MUL, t[0].a, t[0].b);
         return PG_OK;
     }
     uint32_t *operands = pg_realloc(NULL, (2 * (size_t)n + 1) * sizeof(uint32_t));
@@ -599,6 +617,18 @@ static int settle(pg_pass *p, uint32_t k)
     do {                                        \
         if (p->needed[p->slot[o]])              \
             add_to(p, o, contribution);         \
+    } while (0)
+
+/* ADD_TO with add_to written out, for the n-ary loops, which run it once an
+ * operand: a dense layer's row has hundreds. */
+#define ADD_HERE(o, contribution)                                   \
+    do {                                                            \
+        uint32_t k_ = p->slot[o];                                   \
+        if (p->needed[k_]) {                                        \
+            term t_ = (contribution);                               \
+            if (t_.a != PG_NIL)                                     \
+                p->terms[p->at[k_] + p->got[k_]++] = t_;            \
+        }                                                           \
     } while (0)
 
 /* Passes node out's gradient node g on to its operands (end of file). */
@@ -686,7 +716,7 @@ int64_t pg_pass_run(pg_pass *p)
     }
     for (; p->cursor < p->n; p->cursor++) {
         uint32_t k = p->cursor, i = p->list[k];
-        if (p->mode == PG_PASS_CREATE) { /* every term has come */
+        if (p->mode == PG_PASS_CREATE && p->got[k]) { /* every term has come */
             int s = settle(p, k);
             if (s != PG_OK) {
                 p->failed = 1;
@@ -850,18 +880,18 @@ static void create_rule(pg_pass *p, uint32_t i, uint32_t gi)
         switch (n->op) {
         case PG_SUM:
             for (uint32_t j = 0; j < count; j++)
-                ADD_TO(v[j], PG_SUM_GRAD(g));
+                ADD_HERE(v[j], PG_SUM_GRAD(g));
             break;
         case PG_DOT:
             if (runs) {
                 for (uint32_t j = 0; j < count / 2; j++)
-                    ADD_TO(v[0] + j, PG_DOT_GRAD(g, T(v[1] + j)));
+                    ADD_HERE(v[0] + j, PG_DOT_GRAD(g, T(v[1] + j)));
                 for (uint32_t j = 0; j < count / 2; j++)
-                    ADD_TO(v[1] + j, PG_DOT_GRAD(g, T(v[0] + j)));
+                    ADD_HERE(v[1] + j, PG_DOT_GRAD(g, T(v[0] + j)));
             } else {
                 for (uint32_t j = 0; j + 1 < count; j += 2) {
-                    ADD_TO(v[j], PG_DOT_GRAD(g, T(v[j + 1])));
-                    ADD_TO(v[j + 1], PG_DOT_GRAD(g, T(v[j])));
+                    ADD_HERE(v[j], PG_DOT_GRAD(g, T(v[j + 1])));
+                    ADD_HERE(v[j + 1], PG_DOT_GRAD(g, T(v[j])));
                 }
             }
             if (bias != PG_NIL)
