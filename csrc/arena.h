@@ -181,7 +181,6 @@ int pg_reserve_run(uint32_t n);
  * logged in index order. Returns the first one's index. */
 uint32_t pg_run_new(uint32_t n, const double *data);
 
-
 /* Makes the n-ary node op over operands (owned from here on, with their count
  * first; with flags PG_RUNS, a dot's runs as pg_operand reads them), whose
  * links the caller has taken, with one hold for the caller and its value
@@ -224,6 +223,9 @@ void pg_pass_spares_free(void);
 /* The bytes of those blocks. */
 uint64_t pg_pass_spares_bytes(void);
 
+/* The last binary op: ops PG_ADD .. PG_LAST_BINARY have two operands. */
+#define PG_LAST_BINARY PG_SIGMOID_BACK
+
 /* Nonzero for an op with any number of operands, kept in pg_node.operands. */
 static inline int pg_is_nary(uint8_t op)
 {
@@ -239,7 +241,7 @@ static inline const uint32_t *pg_operands(const pg_node *n, uint32_t *count)
         *count = n->operands[0];
         return n->operands + 1;
     }
-    *count = n->op == PG_LEAF ? 0 : n->op <= PG_SIGMOID_BACK ? 2 : 1;
+    *count = n->op == PG_LEAF ? 0 : n->op <= PG_LAST_BINARY ? 2 : 1;
     return n->parent;
 }
 
@@ -278,7 +280,7 @@ static inline size_t pg_block_bytes(const pg_node *n)
         if (!pg_is_nary(pg_n_->op)) {                                         \
             if (pg_n_->op != PG_LEAF) {                                       \
                 { const uint32_t O = pg_n_->parent[0]; BODY; }                \
-                if (pg_n_->op <= PG_SIGMOID_BACK) {                                   \
+                if (pg_n_->op <= PG_LAST_BINARY) {                            \
                     const uint32_t O = pg_n_->parent[1];                      \
                     BODY;                                                     \
                 }                                                             \

@@ -87,7 +87,7 @@ PG_HOT uint32_t sweep(uint32_t root, uint32_t *order, int backprop, double seed,
         x->flags &= ~PG_SEEN;
         if (x->op < PG_SUM) { /* one or two operands, held in the node */
             waiting += find(nodes, val, marks, x->parent[0], backprop);
-            if (x->op <= PG_SIGMOID_BACK)
+            if (x->op <= PG_LAST_BINARY)
                 waiting += find(nodes, val, marks, x->parent[1], backprop);
         } else {
             waiting += find_operands(nodes, val, marks, x, backprop);

@@ -93,7 +93,7 @@ int64_t pg_binary(uint8_t op, uint32_t x, uint32_t y)
     RETURN_IF_INTERRUPTED();
     if (!pg_live(x) || !pg_live(y))
         return PG_EINDEX;
-    if (op < PG_ADD || op > PG_SIGMOID_BACK)
+    if (op < PG_ADD || op > PG_LAST_BINARY)
         return PG_EARG;
     if (!pg_can_ref(x) || !pg_can_ref(y))
         return PG_EFULL;
@@ -108,7 +108,7 @@ int64_t pg_binary_k(uint8_t op, uint32_t x, double k, int k_left)
     RETURN_IF_INTERRUPTED();
     if (!pg_live(x))
         return PG_EINDEX;
-    if (op < PG_ADD || op > PG_SIGMOID_BACK)
+    if (op < PG_ADD || op > PG_LAST_BINARY)
         return PG_EARG;
     if (!pg_can_ref(x))
         return PG_EFULL;
