@@ -7,10 +7,23 @@ of about 100,000 nodes: a chain of cheap scalar ops over 100 inputs, and a
 batch loss of the demo's MLP over its 337 parameters.
 
     python benchmarks/hvp.py [--rounds N]
+    python benchmarks/hvp.py --counted    # counted under valgrind, not timed
+
+On a machine whose memory is shared with others the timed ratio swings (the
+product reads several times the memory backward() reads), so --counted also
+gives, for one call of each, valgrind's count of instructions and of
+simulated misses in a 1 MiB last-level cache (cachegrind), which do not
+depend on the machine's load.
 """
 import argparse
+import os
 import random
+import re
+import shutil
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
 import pygrad
@@ -50,7 +63,13 @@ def medians_ms(fns, rounds):
     return [1e3 * statistics.median(t) for t in times]
 
 
-def measure(name, make, rounds):
+GRAPHS = {"chain": ("chain of tanh, sin, *, +", chain_graph),
+          "mlp": ("MLP(2, [16, 16, 1]) hinge loss, 1,500 points", mlp_graph)}
+
+
+def setup(make):
+    """The graph, its inputs, its node count, and its two calls: backward()
+    and the product with a random vector."""
     out, inputs = make()
     nodes = pygrad.stats()["live_nodes"]
     v = [random.uniform(-1, 1) for _ in inputs]
@@ -61,18 +80,76 @@ def measure(name, make, rounds):
 
     out.backward()
     hvp()
-    back, prod = medians_ms([out.backward, hvp], rounds)
-    print(f"| {name} | {nodes:,} | {len(inputs)} | {back:.3f} | {prod:.2f} | {prod / back:.1f}x |")
+    return inputs, nodes, out.backward, hvp
+
+
+def measure(graph, rounds):
+    name, make = GRAPHS[graph]
+    inputs, nodes, back, hvp = setup(make)
+    b, h = medians_ms([back, hvp], rounds)
+    print(f"| {name} | {nodes:,} | {len(inputs)} | {b:.3f} | {h:.2f} | {h / b:.1f}x |")
+
+
+def cachegrind(graph, call, times):
+    """Instructions and last-level misses of this script calling `call` on
+    `graph` `times` times after its set-up, under cachegrind."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "out")
+        cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=yes", "--LL=1048576,16,64",
+               f"--cachegrind-out-file={out}", sys.executable, os.path.abspath(__file__),
+               "--worker", graph, call, str(times)]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr[-2000:])
+        with open(out) as f:
+            text = f.read()
+    events = re.search(r"^events: (.*)$", text, re.M).group(1).split()
+    totals = dict(zip(events, map(int, re.search(r"^summary: (.*)$", text, re.M).group(1).split())))
+    return totals["Ir"], totals["DLmr"] + totals["DLmw"]
+
+
+def counted(graph):
+    """One call of each, counted: the difference between 5 calls and 1."""
+    name, _ = GRAPHS[graph]
+    per = {}
+    for call in ("backward", "hvp"):
+        one, five = cachegrind(graph, call, 1), cachegrind(graph, call, 5)
+        per[call] = [(b - a) / 4 for a, b in zip(one, five)]
+    (bi, bm), (hi, hm) = per["backward"], per["hvp"]
+    print(f"| {name} | {bi / 1e6:.1f}M | {hi / 1e6:.1f}M | {hi / bi:.1f}x "
+          f"| {bm / 1e3:,.0f}k | {hm / 1e3:,.0f}k | {hm / bm:.0f}x |")
+
+
+def worker(graph, call, times):
+    _, nodes, back, hvp = setup(GRAPHS[graph][1])
+    fn = back if call == "backward" else hvp
+    for _ in range(times):
+        fn()
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--counted", action="store_true",
+                        help="count instructions and cache misses under valgrind instead of timing")
+    parser.add_argument("--worker", nargs=3, metavar=("GRAPH", "CALL", "TIMES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    print("| graph | nodes | inputs | backward() ms | Hessian-vector product ms | ratio |")
-    print("|---|---|---|---|---|---|")
-    measure("chain of tanh, sin, *, +", chain_graph, args.rounds)
-    measure("MLP(2, [16, 16, 1]) hinge loss, 1,500 points", mlp_graph, args.rounds)
+    if args.worker:
+        graph, call, times = args.worker
+        worker(graph, call, int(times))
+    elif args.counted:
+        if shutil.which("valgrind") is None:
+            sys.exit("valgrind is not installed (apt-get install valgrind)")
+        print("| graph | backward() instructions | product instructions | ratio "
+              "| backward() misses | product misses | ratio |")
+        print("|---|---|---|---|---|---|---|")
+        for graph in GRAPHS:
+            counted(graph)
+    else:
+        print("| graph | nodes | inputs | backward() ms | Hessian-vector product ms | ratio |")
+        print("|---|---|---|---|---|---|")
+        for graph in GRAPHS:
+            measure(graph, args.rounds)
 
 
 if __name__ == "__main__":

@@ -224,9 +224,10 @@ uint32_t pg_scope_switch(uint32_t s)
     return old;
 }
 
-/* Makes room for n more log entries: by compacting when at least half the
- * entries are stale (paid for by the frees that made them so), else by
- * growing the log and its marks. */
+/* Makes room for n more log entries: by compacting when that leaves at least
+ * half the log free (so that a compaction, which reads the whole log, is paid
+ * for by as many entries made after it), else by growing the log and its
+ * marks. */
 static int log_room(uint32_t n)
 {
     int s = pg_scope_room(2);
@@ -235,8 +236,7 @@ static int log_room(uint32_t n)
     if ((uint64_t)pg_A.log_len + n <= pg_A.log_cap)
         return PG_OK;
     uint32_t live = pg_A.used - pg_A.nfree;
-    if (pg_A.log_len - live >= pg_A.log_len / 2 && (uint64_t)live + n <= pg_A.log_cap
-        && log_compact() == PG_OK)
+    if ((uint64_t)live + n <= pg_A.log_cap / 2 && log_compact() == PG_OK)
         return PG_OK;
     uint64_t need = (uint64_t)pg_A.log_len + n;
     uint64_t cap = pow2_at_least(need, pg_A.log_cap ? pg_A.log_cap : 1024);
@@ -520,10 +520,15 @@ int pg_retain(uint32_t i)
 #endif
 
 /* Shrinks the creation log and its marks to what the live entries need, above
- * TRIM_FLOOR. The marks are all 0 here (outside a pass), so a shorter block
- * of them is still all 0. */
+ * TRIM_FLOOR, once they need an eighth of it at most: a loop that builds and
+ * drops a graph as large as the one that grew the log (a gradient graph each
+ * step) then neither compacts nor regrows it each time. The marks are all 0
+ * here (outside a pass), so a shorter block of them is still all 0. */
 static void trim_log(void)
 {
+    uint64_t live = pg_A.used - pg_A.nfree;
+    if (8 * live > pg_A.log_cap || pow2_at_least(live, TRIM_FLOOR) >= pg_A.log_cap)
+        return;
     if (log_compact() != PG_OK)
         return; /* the log stays as it is, which serves as well */
     uint64_t cap = pow2_at_least(pg_A.log_len, TRIM_FLOOR);
