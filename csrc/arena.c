@@ -489,6 +489,8 @@ static void ext_drop(uint32_t i)
     pg_ext *x = pg_ext_find(i);
     if (!x)
         return;
+    if (x->listing)
+        pg_pass_kept_forget();
     label_drop(x);
     order_drop(x);
     index_take(i);

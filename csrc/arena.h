@@ -77,6 +77,8 @@ typedef struct pg_ext {
     uint32_t next_free;  /* free record: the next free record, or PG_NIL */
     uint32_t newer, older; /* with an order: neighbours in the kept-order list,
                             most recently used first; PG_NIL at either end */
+    uint8_t listing;     /* grad.c keeps the listing of a pass from this node,
+                            forgotten when the node is freed */
 } pg_ext;
 
 /* Kept orders are dropped, least recently used first, once they hold more
@@ -220,8 +222,11 @@ void pg_order_touch(pg_ext *x);
 /* Frees the blocks grad.c keeps from the last pass for the next one: the
  * arena's trim calls it when it gives memory back. */
 void pg_pass_spares_free(void);
-/* The bytes of those blocks. */
+/* The bytes of those blocks, and of the kept listing. */
 uint64_t pg_pass_spares_bytes(void);
+/* Drops grad.c's kept listing (its output is being freed, or the arena
+ * shrinks), unless a pass is reading it. */
+void pg_pass_kept_forget(void);
 
 /* The last binary op: ops PG_ADD .. PG_LAST_BINARY have two operands. */
 #define PG_LAST_BINARY PG_SIGMOID_BACK

@@ -28,6 +28,8 @@ enum { S_LIST, S_HOOKED, S_SAVED, S_SLOT, S_GN, S_AT, S_GOT, S_NEEDED, S_TERMS, 
 struct pg_pass {
     int mode;           /* a pg_pass_mode */
     int listed;         /* list[] is made (PG_PASS_GRAD lists when it runs) */
+    int borrowed;       /* list, slot, needed and at are the kept listing's,
+                           read and never written (see kept) */
     int light;          /* PG_PASS_CREATE: no node it may link can reach the
                            most links, however it goes (begin): can_link need
                            not look. Cleared when a stopped pass resumes */
@@ -55,6 +57,7 @@ struct pg_pass {
                            one under it; no gradient is built for the rest */
     uint32_t most_refs; /* PG_PASS_CREATE: the most refs of any listed node, */
     uint64_t links;     /* and the links of all of them (find_needed) */
+    size_t total;       /* PG_PASS_CREATE, once begun: room in terms */
     double konst[4];    /* PG_PASS_CREATE: the constants of the leaves in */
     uint32_t kleaf[4];  /* kleaf, shared by every node that names them */
     uint32_t *made;     /* PG_PASS_CREATE: every node made, in order. They carry
@@ -257,9 +260,116 @@ static void give(const pg_pass *p, int k, void *b)
     }
 }
 
+static void *copy(const void *from, size_t bytes)
+{
+    void *to = pg_realloc(NULL, bytes ? bytes : 1);
+    if (to && bytes)
+        memcpy(to, from, bytes);
+    return to;
+}
+
+/* The listing of the last PG_PASS_CREATE pass from one output that ran to
+ * its end, kept for the next pass from that output to the same inputs:
+ * Newton's method and conjugate gradients differentiate one graph again and
+ * again, and the graph under a node never changes, nor so what a pass lists
+ * under it, which nodes it needs and how many terms each can get. It holds
+ * no reference: the output's ext record says that it is kept, and freeing
+ * the output forgets it. A pass that borrows it holds the output, so it is
+ * not forgotten while users > 0 (except by pg_pass_spares_free, which waits
+ * until none). Owned here; the blocks were the pass's list, slot, needed and
+ * at (offsets into terms, as begin left them). */
+static struct {
+    uint32_t out;         /* PG_NIL: nothing kept */
+    uint32_t *ins;
+    size_t nin;
+    uint32_t n, nslots;
+    uint32_t *list, *slot;
+    uint8_t *needed;
+    size_t *at, total;
+    uint64_t links;
+    uint64_t bytes;
+    int users;            /* passes borrowing it now */
+} kept = {.out = PG_NIL};
+
+void pg_pass_kept_forget(void)
+{
+    if (kept.out == PG_NIL || kept.users)
+        return;
+    pg_ext *x = pg_ext_find(kept.out);
+    if (x)
+        x->listing = 0;
+    free(kept.ins);
+    free(kept.list);
+    free(kept.slot);
+    free(kept.needed);
+    free(kept.at);
+    kept.out = PG_NIL;
+    kept.bytes = 0;
+}
+
+/* Whether the kept listing is the one a pass from out to ins[0 .. nin-1]
+ * would make. */
+static int kept_for(uint32_t out, const uint32_t *ins, size_t nin)
+{
+    return kept.out == out && kept.nin == nin
+        && (nin == 0 || memcmp(kept.ins, ins, nin * sizeof *ins) == 0);
+}
+
+/* Keeps p's listing (a PG_PASS_CREATE pass from one output, done) in place
+ * of the one kept, taking its blocks; keeps nothing while the kept one is
+ * borrowed or when the output's ext record cannot be made. */
+static void keep_listing(pg_pass *p)
+{
+    if (kept.users || kept_for(p->outs[0], p->ins, p->nin))
+        return;
+    uint32_t *ins = copy(p->ins, p->nin * sizeof *ins);
+    pg_ext *x = ins ? pg_ext_of(p->outs[0]) : NULL;
+    if (!x) {
+        free(ins);
+        return;
+    }
+    pg_pass_kept_forget();
+    x->listing = 1;
+    kept.out = p->outs[0];
+    kept.ins = ins;
+    kept.nin = p->nin;
+    kept.n = p->n;
+    kept.nslots = p->nslots;
+    kept.list = p->list;
+    kept.slot = p->slot;
+    kept.needed = p->needed;
+    kept.at = p->at;
+    kept.total = p->total;
+    kept.links = p->links;
+    kept.bytes = p->bytes[S_LIST] + p->bytes[S_SLOT] + p->bytes[S_NEEDED] + p->bytes[S_AT]
+                 + (p->nin ? p->nin : 1) * sizeof *ins;
+    p->list = p->slot = NULL;
+    p->needed = NULL;
+    p->at = NULL;
+}
+
+/* Makes p, a PG_PASS_CREATE pass from the kept listing's output to its
+ * inputs, read the kept listing: the hooks and refs, which can change, are
+ * read again. */
+static void borrow_listing(pg_pass *p)
+{
+    p->borrowed = 1;
+    kept.users++;
+    p->list = kept.list;
+    p->slot = kept.slot;
+    p->needed = kept.needed;
+    p->at = kept.at;
+    p->nslots = kept.nslots;
+}
+
+int pg_pass_kept(uint32_t out)
+{
+    return pg_live(out) && kept.out == out;
+}
+
 uint64_t pg_pass_spares_bytes(void)
 {
-    uint64_t bytes = 0;
+    uint64_t bytes = kept.bytes;
     for (int k = 0; k < NSPARE; k++)
         bytes += spare[k].block ? spare[k].bytes : 0;
     return bytes;
@@ -271,12 +381,21 @@ void pg_pass_spares_free(void)
         free(spare[k].block);
         spare[k].block = NULL;
     }
+    pg_pass_kept_forget();
 }
 
 void pg_pass_free(pg_pass *p)
 {
     if (!p)
         return;
+    if (p->borrowed) { /* given back first: releasing the output may forget it */
+        kept.users--;
+        p->list = p->slot = NULL;
+        p->needed = NULL;
+        p->at = NULL;
+    } else if (p->done && p->mode == PG_PASS_CREATE && p->nout == 1) {
+        keep_listing(p);
+    }
     if (p->begun && p->mode == PG_PASS_GRAD) {
         for (uint32_t k = 0; k < p->n; k++)
             pg_A.val[p->list[k]].grad = p->saved[k];
@@ -327,12 +446,24 @@ static int hold_all(const uint32_t *idx, size_t n)
     return PG_OK;
 }
 
-static void *copy(const void *from, size_t bytes)
+/* What a borrowed listing leaves to read again: each node's hook and the
+ * most refs of any (find_needed's figures that can change). */
+static void reread_listing(pg_pass *p)
 {
-    void *to = pg_realloc(NULL, bytes ? bytes : 1);
-    if (to && bytes)
-        memcpy(to, from, bytes);
-    return to;
+    p->n = kept.n;
+    p->listed = 1;
+    p->links = kept.links;
+    uint32_t most_refs = 0;
+    for (uint32_t k = 0; k < p->n; k++) {
+        uint32_t refs = pg_A.side[p->list[k]].refs;
+        most_refs = refs > most_refs ? refs : most_refs;
+    }
+    p->most_refs = most_refs;
+    if (pg_A.nhooked == 0)
+        memset(p->hooked, 0, p->n);
+    else
+        for (uint32_t k = 0; k < p->n; k++)
+            p->hooked[k] = (pg_A.nodes[p->list[k]].flags & PG_HOOK) != 0;
 }
 
 int pg_pass_new(const uint32_t *outs, const double *seeds, size_t nout,
@@ -362,18 +493,23 @@ int pg_pass_new(const uint32_t *outs, const double *seeds, size_t nout,
         cap = live;
     p->nslots = pg_A.used;
     int create = mode == PG_PASS_CREATE;
-    int ok = (p->list = take(p, S_LIST, cap * sizeof(uint32_t)))
+    if (create && nout == 1 && kept_for(outs[0], ins, nin)) {
+        borrow_listing(p);
+        cap = kept.n;
+    }
+    int own = !p->borrowed;
+    int ok = (!own || (p->list = take(p, S_LIST, cap * sizeof(uint32_t))))
           && (p->hooked = take(p, S_HOOKED, cap))
           && (p->outs = copy(outs, nout * sizeof *outs))
           && (p->seeds = copy(seeds, nout * sizeof *seeds))
           && (p->ins = copy(ins, nin * sizeof *ins))
           && (create || (p->saved = take(p, S_SAVED, cap * sizeof(double))))
-          && (mode == PG_PASS_BACKWARD
+          && (mode == PG_PASS_BACKWARD || !own
               || (p->slot = take(p, S_SLOT, (size_t)p->nslots * sizeof(uint32_t))))
           && (!create || (p->gn = take(p, S_GN, cap * sizeof(uint32_t))))
-          && (!create || (p->at = take(p, S_AT, cap * sizeof(size_t))))
+          && (!create || !own || (p->at = take(p, S_AT, cap * sizeof(size_t))))
           && (!create || (p->got = take(p, S_GOT, cap * sizeof(uint32_t))))
-          && (!create || (p->needed = take(p, S_NEEDED, cap)));
+          && (!create || !own || (p->needed = take(p, S_NEEDED, cap)));
     if (ok && create && spare[S_MADE].block) { /* room() grows it from there */
         p->made = take(p, S_MADE, 0);
         p->made_cap = p->bytes[S_MADE] / sizeof *p->made;
@@ -388,16 +524,21 @@ int pg_pass_new(const uint32_t *outs, const double *seeds, size_t nout,
         return s;
     }
     p->nin = nin;
-    /* From here nothing fails. An input's slot says PG_NIL unless the input
-     * is listed: the one unlisted node the pass looks up. */
-    for (size_t k = 0; p->slot && k < nin; k++)
-        p->slot[ins[k]] = PG_NIL;
-    if (mode != PG_PASS_GRAD) {
-        p->n = collect(p, 0);
-        p->listed = 1;
+    /* From here nothing fails. */
+    if (p->borrowed) {
+        reread_listing(p);
+    } else {
+        /* An input's slot says PG_NIL unless the input is listed: the one
+         * unlisted node the pass looks up. */
+        for (size_t k = 0; p->slot && k < nin; k++)
+            p->slot[ins[k]] = PG_NIL;
+        if (mode != PG_PASS_GRAD) {
+            p->n = collect(p, 0);
+            p->listed = 1;
+        }
+        if (p->needed)
+            find_needed(p);
     }
-    if (p->needed)
-        find_needed(p);
     for (int c = 0; c < 4; c++)
         p->kleaf[c] = PG_NIL;
     *out = p;
@@ -644,7 +785,12 @@ static int begin(pg_pass *p)
     pg_value *val = pg_A.val;
     if (p->mode == PG_PASS_CREATE) { /* room for the terms; a leaf per seed */
         size_t total = 0;
-        for (uint32_t k = 0; k < p->n; k++) {
+        if (p->borrowed) { /* at holds the offsets already */
+            total = kept.total;
+            memset(p->gn, 0xFF, p->n * sizeof *p->gn); /* PG_NIL */
+            memset(p->got, 0, p->n * sizeof *p->got);
+        }
+        for (uint32_t k = 0; k < p->n && !p->borrowed; k++) {
             if (p->at[k] >= UINT32_MAX / 2) /* settle's operands must count */
                 return PG_EFULL;
             size_t most = p->at[k];
@@ -653,6 +799,7 @@ static int begin(pg_pass *p)
             p->gn[k] = PG_NIL;
             p->got[k] = 0;
         }
+        p->total = total;
         if (total > SIZE_MAX / sizeof(term))
             return PG_ENOMEM;
         /* The pass makes at most this many nodes (room_for_rule's bound for

@@ -241,6 +241,11 @@ int pg_pass_results(pg_pass *p, uint32_t *result);
  * (PG_PASS_BACKWARD), frees the nodes it made and did not hand out, and
  * releases the outputs and inputs. */
 void pg_pass_free(pg_pass *p);
+/* Nonzero while the listing of a PG_PASS_CREATE pass from the one output out
+ * that ran to its end is kept, so that the next such pass from out to the
+ * same inputs lists nothing. One is kept at a time; it goes when out is
+ * freed. */
+int pg_pass_kept(uint32_t out);
 
 /* ---- Optimizers: state held in C, one call per step over all parameters,
  * with PyTorch's update rules. An optimizer holds a reference to each of its

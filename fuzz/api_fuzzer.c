@@ -300,10 +300,20 @@ static void check_arena(void)
     }
     CHECK(prev == A->oldest && norders == A->norders && order_bytes == A->order_bytes);
     CHECK(order_bytes <= PG_ORDER_BUDGET || order_bytes == newest_bytes);
-    uint32_t with_order = 0;
-    for (uint32_t e = 0; e < A->ext_used; e++)
+    uint32_t with_order = 0, with_listing = 0;
+    for (uint32_t e = 0; e < A->ext_used; e++) {
         with_order += A->ext[e].owner != PG_NIL && A->ext[e].order != NULL;
+        if (A->ext[e].owner != PG_NIL && A->ext[e].listing) {
+            CHECK(pg_pass_kept(A->ext[e].owner));
+            with_listing++;
+        }
+    }
     CHECK(with_order == norders);
+    /* A kept listing: at most one, its output's record says so. */
+    CHECK(with_listing <= 1);
+    for (uint32_t k = 0; k < A->used; k++)
+        if (pg_pass_kept(k))
+            CHECK(pg_ext_find(k) && pg_ext_find(k)->listing);
 
     pg_stats s;
     pg_get_stats(&s);
@@ -319,7 +329,7 @@ static void step(input *in)
     uint32_t i = pick(in), j;
     double x = f64(in);
     int64_t r;
-    switch (u8(in) % 31) {
+    switch (u8(in) % 32) {
     case 29: { /* a scope for what is made next: few, so that runs repeat */
         uint32_t s = u8(in) % 4;
         CHECK(pg_scope_set(s) == scope_model);
@@ -625,6 +635,37 @@ static void step(input *in)
         }
         free(grads);
         free(was_live);
+        break;
+    }
+    case 31: { /* a create pass twice from one output to the same inputs: the
+                  second reads the first's kept listing, and makes the same */
+        uint32_t out = pick(in), ins[4], res[2][4];
+        size_t nin = u8(in) % 5;
+        double seed = f64(in);
+        for (size_t j = 0; j < nin; j++)
+            ins[j] = pick(in);
+        int made[2] = {0, 0};
+        for (int t = 0; t < 2; t++) {
+            pg_pass *p = NULL;
+            r = pg_pass_new(&out, &seed, 1, ins, nin, PG_PASS_CREATE, &p);
+            CHECK(r == PG_OK || r == PG_EINDEX || r == PG_ENOMEM || r == PG_EFULL);
+            if (r != PG_OK)
+                break;
+            while ((r = pg_pass_run(p)) >= 0 && r != PG_NIL)
+                ; /* a stop at a hook passes the gradient on as it is */
+            made[t] = r == PG_NIL && pg_pass_results(p, res[t]) == PG_OK;
+            pg_pass_free(p);
+        }
+        for (size_t j = 0; made[0] && made[1] && j < nin; j++) {
+            CHECK((res[0][j] == PG_NIL) == (res[1][j] == PG_NIL));
+            if (res[0][j] != PG_NIL)
+                CHECK(memcmp(&pg_A.val[res[0][j]].data, &pg_A.val[res[1][j]].data,
+                             sizeof(double)) == 0);
+        }
+        for (int t = 0; t < 2; t++)
+            for (size_t j = 0; made[t] && j < nin; j++)
+                if (res[t][j] != PG_NIL)
+                    hold_in(res[t][j], ANY);
         break;
     }
     case 30: { /* one node summed many times: links near PG_MOST_REFS */

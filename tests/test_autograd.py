@@ -351,3 +351,100 @@ def test_the_core_refuses_bad_pass_arguments():
     assert lib.pg_pass_results(p, out) == lib.PG_EARG  # a backward pass has none
     lib.pg_pass_free(p)
     assert x.grad == 1.0
+
+
+# ---- A create pass from one output keeps its listing for the next pass from
+# that output to the same inputs (Newton's method, conjugate gradients).
+
+def hvp_model(point=(0.3, -0.7, 1.1)):
+    xs = [Value(p) for p in point]
+    out = (xs[0] * xs[1]).tanh() * xs[2] + pygrad.dot(xs, xs).sin() + xs[1].sigmoid() * xs[0]
+    return out, xs
+
+
+def hvp(out, xs, v):
+    g = pygrad.grad(out, xs, create_graph=True)
+    return [h.data for h in pygrad.grad(pygrad.dot(list(g), v), xs)]
+
+
+def test_a_repeated_create_pass_reads_the_kept_listing_and_makes_the_same(live):
+    out, xs = hvp_model()
+    v = [0.5, -1.0, 2.0]
+    assert not lib.pg_pass_kept(out._i)
+    first = hvp(out, xs, v)
+    assert lib.pg_pass_kept(out._i)
+    base = live_now()
+    assert [hvp(out, xs, v) for _ in range(3)] == [first] * 3  # to the bit
+    assert live_now() == base
+    # other inputs are listed afresh, and their listing is kept instead
+    other_out, other_xs = hvp_model()
+    assert hvp(out, xs[:2], v[:2]) == hvp(other_out, other_xs[:2], v[:2])
+    assert hvp(out, xs, v) == first == hvp(*hvp_model(), v)
+    # the product against central differences of the gradient along v
+    def gradient(t):
+        o, ys = hvp_model([x.data + t * d for x, d in zip(xs, v)])
+        return [g.data for g in pygrad.grad(o, ys)]
+    eps = 1e-5
+    numeric = [(p - m) / (2 * eps) for p, m in zip(gradient(eps), gradient(-eps))]
+    assert all(close(h, n, rel=1e-6, abs_=1e-8) for h, n in zip(first, numeric))
+
+
+def test_a_kept_listing_rereads_hooks_and_goes_with_its_output(live):
+    out, xs = hvp_model()
+    v = [1.0, 1.0, 1.0]
+    first = hvp(out, xs, v)
+    assert lib.pg_pass_kept(out._i)
+    seen = []
+    handle = xs[0].register_hook(lambda g: seen.append(g))  # added after the listing was kept
+    assert hvp(out, xs, v) == first
+    assert len(seen) == 2  # once in each pass: the create pass and the one over its graph
+    handle.remove()
+    i = out._i
+    del out
+    assert not lib.pg_pass_kept(i)
+    # a new output in the same slot is listed afresh
+    made = [xs[0] * xs[2] for _ in range(40)]
+    (out2,) = [m for m in made if m._i == i]
+    g = pygrad.grad(out2, xs, create_graph=True, allow_unused=True)
+    assert g[1] is None and (g[0].data, g[2].data) == (xs[2].data, xs[0].data)
+    del g, out2, made, xs
+    assert live_now() == live
+
+
+def test_a_hook_may_differentiate_the_same_output_while_its_listing_is_read(live):
+    out, xs = hvp_model()
+    v = [0.5, 0.25, -1.0]
+    first = hvp(out, xs, v)
+    inner = []
+
+    def hook(g):
+        if not inner:  # once: the inner passes reach this hook too
+            inner.append(None)
+            inner[0] = hvp(out, xs, v)
+    handle = xs[1].register_hook(hook)
+    assert hvp(out, xs, v) == first
+    assert inner == [first]
+    handle.remove()
+
+
+def test_a_kept_listing_is_counted_and_given_back():
+    x = Value(0.5)
+    out = x
+    for _ in range(20_000):
+        out = (out * x).sin()
+    before = pygrad.stats()["bytes"]
+    pygrad.grad(out, [x], create_graph=True)
+    assert lib.pg_pass_kept(out._i)
+    kept = pygrad.stats()["bytes"] - before
+    assert kept >= 20_000 * (4 + 4 + 1 + 8)  # list, slot, needed and at of every node
+    del out
+    assert pygrad.stats()["bytes"] < before + kept
+
+
+def test_every_allocation_failure_of_a_pass_reading_the_kept_listing_makes_nothing():
+    out, xs = hvp_model()
+    want = [g.data for g in pygrad.grad(out, xs, create_graph=True)]
+    assert lib.pg_pass_kept(out._i)
+    base = live_now()
+    result, failed = through_each_failure(lambda: pygrad.grad(out, xs, create_graph=True), base)
+    assert failed >= 3 and [g.data for g in result] == want
