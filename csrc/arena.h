@@ -59,6 +59,9 @@ typedef struct pg_node {
 /* PG_EXT: the node owns an ext record (a label, a kept order), found through
  * arena.ext_index; nodes without it never look there. */
 #define PG_EXT 8
+/* PG_INPUT: set only inside grad.c's one-sweep PG_PASS_GRAD, on its inputs,
+ * whose grads it keeps until the results are read; clear everywhere else. */
+#define PG_INPUT 16
 
 /* The rest of slot i, at side[i]: 4 bytes. */
 typedef struct pg_side {

@@ -28,6 +28,7 @@ enum { S_LIST, S_HOOKED, S_SAVED, S_SLOT, S_GN, S_AT, S_GOT, S_NEEDED, S_TERMS, 
 struct pg_pass {
     int mode;           /* a pg_pass_mode */
     int listed;         /* list[] is made (PG_PASS_GRAD lists when it runs) */
+    int swept;          /* PG_PASS_GRAD done in collect's one sweep */
     int borrowed;       /* list, slot, needed and at are the kept listing's,
                            read and never written (see kept) */
     int light;          /* PG_PASS_CREATE: no node it may link can reach the
@@ -122,9 +123,10 @@ static uint32_t next_marked(uint64_t *marks, uint32_t q)
  * With backprop (PG_PASS_GRAD with no hook anywhere, so that the pass cannot
  * stop) it does the pass as well, as the sweep does for pg_backward: a node's
  * grad is set aside in p->saved and zeroed when the node is found, and passed
- * on when it is reached; the list is then in the order found, all that
- * pg_pass_free and pg_pass_results need of it. Leaves every flag and mark as
- * it found them. Returns the number listed. */
+ * on and then put back when it is reached, except an input's (PG_INPUT),
+ * which pg_pass_free puts back once the results are read; the list is then in
+ * the order found, all that pg_pass_free and pg_pass_results need of it.
+ * Leaves every flag and mark as it found them. Returns the number listed. */
 PG_HOT uint32_t collect(pg_pass *p, const int backprop)
 {
     pg_node *nodes = pg_A.nodes;
@@ -167,6 +169,8 @@ PG_HOT uint32_t collect(pg_pass *p, const int backprop)
         PG_EACH_OPERAND(x, o, FIND(o));
         if (backprop && x->op != PG_LEAF)
             backward_rule(val, x, i);
+        if (backprop && !(x->flags & PG_INPUT)) /* nothing adds to it from here */
+            val[i].grad = saved[slot[i]];
         if ((q & 63) == 0 || !waiting)
             marks[q >> 6] = 0;
     }
@@ -396,7 +400,13 @@ void pg_pass_free(pg_pass *p)
     } else if (p->done && p->mode == PG_PASS_CREATE && p->nout == 1) {
         keep_listing(p);
     }
-    if (p->begun && p->mode == PG_PASS_GRAD) {
+    if (p->swept) { /* the sweep put back all but the inputs' */
+        for (size_t j = 0; j < p->nin; j++) {
+            uint32_t k;
+            if (listed(p, p->ins[j], &k))
+                pg_A.val[p->ins[j]].grad = p->saved[k];
+        }
+    } else if (p->begun && p->mode == PG_PASS_GRAD) {
         for (uint32_t k = 0; k < p->n; k++)
             pg_A.val[p->list[k]].grad = p->saved[k];
     } else if (p->begun && p->mode == PG_PASS_BACKWARD) {
@@ -847,8 +857,12 @@ int64_t pg_pass_run(pg_pass *p)
     if (!p->listed) { /* PG_PASS_GRAD: in one sweep while no hook can stop it */
         p->listed = 1;
         if (pg_A.nhooked == 0) {
+            for (size_t j = 0; j < p->nin; j++)
+                pg_A.nodes[p->ins[j]].flags |= PG_INPUT;
             p->n = p->cursor = collect(p, 1);
-            p->begun = p->done = 1;
+            for (size_t j = 0; j < p->nin; j++)
+                pg_A.nodes[p->ins[j]].flags &= (uint8_t)~PG_INPUT;
+            p->begun = p->done = p->swept = 1;
             return PG_NIL;
         }
         p->n = collect(p, 0);

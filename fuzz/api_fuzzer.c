@@ -186,7 +186,7 @@ static void check_arena(void)
             continue;
         }
         live++;
-        CHECK(n->op < PG_NOPS && (n->flags & PG_SEEN) == 0);
+        CHECK(n->op < PG_NOPS && (n->flags & (PG_SEEN | PG_INPUT)) == 0);
         CHECK(!(n->flags & PG_RUNS) || (n->op == PG_DOT && runs_hold(n)));
         CHECK(n->pos < A->log_len && A->log[n->pos] == i);
         uint32_t count;
