@@ -38,12 +38,9 @@ int pg_optim_new(const uint32_t *params, size_t n, pg_optim **out)
 {
     if (n > UINT32_MAX / 2)
         return PG_EARG;
-    for (size_t k = 0; k < n; k++) {
+    for (size_t k = 0; k < n; k++)
         if (!pg_live(params[k]))
             return PG_EINDEX;
-        if (!pg_can_hold(params[k]))
-            return PG_EFULL;
-    }
     pg_optim *o = pg_realloc(NULL, sizeof *o);
     size_t bytes = (n ? n : 1) * sizeof(double);
     uint32_t *idx = o ? pg_realloc(NULL, (n ? n : 1) * sizeof(uint32_t)) : NULL;
@@ -57,7 +54,21 @@ int pg_optim_new(const uint32_t *params, size_t n, pg_optim **out)
         free(o);
         return PG_ENOMEM;
     }
+    /* one hold at a time, checked each time: a parameter may repeat */
     for (size_t k = 0; k < n; k++) {
+        if (!pg_can_hold(params[k])) {
+            while (k > 0) {
+                k--;
+                pg_A.side[params[k]].refs--;
+                pg_A.nodes[params[k]].holds--;
+            }
+            free(v);
+            free(m);
+            free(runs);
+            free(idx);
+            free(o);
+            return PG_EFULL;
+        }
         idx[k] = params[k];
         pg_A.side[params[k]].refs++;
         pg_A.nodes[params[k]].holds++;

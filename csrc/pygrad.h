@@ -253,7 +253,9 @@ int pg_pass_kept(uint32_t out);
 
 typedef struct pg_optim pg_optim;
 
-/* A new optimizer over the n nodes params (no index twice) into *out. */
+/* A new optimizer over the n nodes params (no index twice) into *out. It
+ * takes a hold on each as given, so an index given twice takes two; PG_EFULL,
+ * having taken none, when a node cannot take them all. */
 int pg_optim_new(const uint32_t *params, size_t n, pg_optim **out);
 /* Releases the parameters and frees o. */
 void pg_optim_free(pg_optim *o);

@@ -172,3 +172,23 @@ def test_optimizer_keeps_its_parameters_alive(live):
     assert [p.data for p in kept] == [0.0, 1.0]
     del kept, opt, p
     assert live_now() == live
+
+
+def test_the_core_takes_a_parameter_given_twice_one_hold_at_a_time():
+    # Each hold is checked as it is taken: two left, three asked for, none taken.
+    from pygrad._c import ffi, lib
+    w = Value(1.0)
+    i = w._i
+    for _ in range(65_535 - 2 - int(lib.pg_holds(i))):
+        assert lib.pg_retain(i) == 0
+    held = int(lib.pg_holds(i))
+    assert held == 65_533
+    box = ffi.new("pg_optim **")
+    assert lib.pg_optim_new([i, i, i], 3, box) == lib.PG_EFULL
+    assert lib.pg_holds(i) == held
+    assert lib.pg_optim_new([i, i], 2, box) == 0
+    assert lib.pg_holds(i) == held + 2
+    lib.pg_optim_free(box[0])
+    for _ in range(held - 1):
+        lib.pg_release(i)
+    assert lib.pg_holds(i) == 1
