@@ -122,7 +122,7 @@ def counted(graph):
 
 
 def worker(graph, call, times):
-    _, nodes, back, hvp = setup(GRAPHS[graph][1])
+    _, _, back, hvp = setup(GRAPHS[graph][1])
     fn = back if call == "backward" else hvp
     for _ in range(times):
         fn()

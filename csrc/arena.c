@@ -512,6 +512,19 @@ int pg_retain(uint32_t i)
     return PG_OK;
 }
 
+int pg_hold_all(const uint32_t *idx, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        int s = pg_retain(idx[k]);
+        if (s != PG_OK) {
+            while (k > 0)
+                pg_release(idx[--k]);
+            return s;
+        }
+    }
+    return PG_OK;
+}
+
 /* Arenas up to this many slots (12.6 MB with the log) are never shrunk, so
  * that a loop that builds and drops graphs of up to this size does not regrow
  * each time. (The fuzzer's build sets it lower to reach the shrinking paths.) */

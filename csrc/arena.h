@@ -192,6 +192,10 @@ uint32_t pg_run_new(uint32_t n, const double *data);
  * from its rule (ops.c). The caller has reserved its slot. */
 uint32_t pg_nary_node(uint8_t op, uint32_t *operands, uint8_t flags);
 
+/* Takes a hold on each of idx[0 .. n-1] (an index may repeat) as pg_retain
+ * does; on failure gives back what it took and returns pg_retain's status. */
+int pg_hold_all(const uint32_t *idx, size_t n);
+
 /* Drops one reference to live node i that is not a hold (a link); at zero,
  * frees it and releases what it links to, iteratively. */
 void pg_unlink(uint32_t i);

@@ -442,20 +442,6 @@ void pg_pass_free(pg_pass *p)
     free(p);
 }
 
-/* Takes a hold on each of idx[0 .. n-1]; on failure gives back what it took. */
-static int hold_all(const uint32_t *idx, size_t n)
-{
-    for (size_t k = 0; k < n; k++) {
-        int s = pg_retain(idx[k]);
-        if (s != PG_OK) {
-            while (k > 0)
-                pg_release(idx[--k]);
-            return s;
-        }
-    }
-    return PG_OK;
-}
-
 /* What a borrowed listing leaves to read again: each node's hook and the
  * most refs of any (find_needed's figures that can change). */
 static void reread_listing(pg_pass *p)
@@ -524,10 +510,10 @@ int pg_pass_new(const uint32_t *outs, const double *seeds, size_t nout,
         p->made = take(p, S_MADE, 0);
         p->made_cap = p->bytes[S_MADE] / sizeof *p->made;
     }
-    int s = ok ? hold_all(outs, nout) : PG_ENOMEM;
+    int s = ok ? pg_hold_all(outs, nout) : PG_ENOMEM;
     if (s == PG_OK) {
         p->nout = nout;
-        s = hold_all(ins, nin);
+        s = pg_hold_all(ins, nin);
     }
     if (s != PG_OK) {
         pg_pass_free(p);
@@ -799,15 +785,16 @@ static int begin(pg_pass *p)
             total = kept.total;
             memset(p->gn, 0xFF, p->n * sizeof *p->gn); /* PG_NIL */
             memset(p->got, 0, p->n * sizeof *p->got);
-        }
-        for (uint32_t k = 0; k < p->n && !p->borrowed; k++) {
-            if (p->at[k] >= UINT32_MAX / 2) /* settle's operands must count */
-                return PG_EFULL;
-            size_t most = p->at[k];
-            p->at[k] = total;
-            total += most;
-            p->gn[k] = PG_NIL;
-            p->got[k] = 0;
+        } else {
+            for (uint32_t k = 0; k < p->n; k++) {
+                if (p->at[k] >= UINT32_MAX / 2) /* settle's operands must count */
+                    return PG_EFULL;
+                size_t most = p->at[k];
+                p->at[k] = total;
+                total += most;
+                p->gn[k] = PG_NIL;
+                p->got[k] = 0;
+            }
         }
         p->total = total;
         if (total > SIZE_MAX / sizeof(term))

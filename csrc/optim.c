@@ -47,31 +47,18 @@ int pg_optim_new(const uint32_t *params, size_t n, pg_optim **out)
     uint32_t *runs = idx ? pg_realloc(NULL, (n ? n : 1) * 2 * sizeof(uint32_t)) : NULL;
     double *m = runs ? pg_realloc(NULL, bytes) : NULL;
     double *v = m ? pg_realloc(NULL, bytes) : NULL;
-    if (!v) {
+    /* one hold at a time, checked each time: a parameter may repeat */
+    int s = v ? pg_hold_all(params, n) : PG_ENOMEM;
+    if (s != PG_OK) {
+        free(v);
         free(m);
         free(runs);
         free(idx);
         free(o);
-        return PG_ENOMEM;
+        return s;
     }
-    /* one hold at a time, checked each time: a parameter may repeat */
     for (size_t k = 0; k < n; k++) {
-        if (!pg_can_hold(params[k])) {
-            while (k > 0) {
-                k--;
-                pg_A.side[params[k]].refs--;
-                pg_A.nodes[params[k]].holds--;
-            }
-            free(v);
-            free(m);
-            free(runs);
-            free(idx);
-            free(o);
-            return PG_EFULL;
-        }
         idx[k] = params[k];
-        pg_A.side[params[k]].refs++;
-        pg_A.nodes[params[k]].holds++;
         m[k] = v[k] = 0.0;
     }
     uint32_t nruns = find_runs(idx, (uint32_t)n, runs);
