@@ -649,6 +649,12 @@ static void trim(void)
     trim_ext();
 }
 
+void pg_tidy(void)
+{
+    if (pg_A.freed_since_trim > pg_A.used / 8)
+        trim();
+}
+
 int pg_release(uint32_t i)
 {
     if (!pg_live(i))

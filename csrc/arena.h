@@ -30,12 +30,14 @@ typedef struct pg_node {
         uint32_t *operands; /* an n-ary op's, owned: operands[0] is their count,
                                operands[1..count] their indices; a PG_RUNS
                                dot's holds only operands[1..3]: its runs'
-                               starts and its bias (see pg_operand) */
+                               starts and its bias, a PG_STRIDED dot's
+                               operands[1..5]: those and its steps (see
+                               pg_operand) */
     };
     uint32_t pos;        /* this node's entry in the creation log: log[pos] is
                             its index; an operand's pos is below its child's */
     uint8_t op;          /* a pg_op, or PG_FREE */
-    uint8_t flags;       /* PG_SEEN, PG_RUNS, PG_HOOK */
+    uint8_t flags;       /* PG_SEEN, PG_RUNS, PG_HOOK, ... (below) */
     uint16_t holds;      /* the references in side[].refs held from outside the
                             arena (Values, optimizers), at most PG_MAX_HOLDS;
                             the rest are child links. pg_release gives back a
@@ -62,6 +64,15 @@ typedef struct pg_node {
 /* PG_INPUT: set only inside grad.c's one-sweep PG_PASS_GRAD, on its inputs,
  * whose grads it keeps until the results are read; clear everywhere else. */
 #define PG_INPUT 16
+/* PG_STRIDED: set when the node is made, on a PG_DOT node without PG_RUNS
+ * whose weights and inputs are each evenly spaced (operand 2j is operand 0 +
+ * j * step_w, operand 2j + 1 is operand 1 + j * step_x, in uint32_t
+ * arithmetic, so that a step may be negative or 0); never changes after.
+ * Such a node keeps its count, the runs' starts, its bias and the two steps:
+ * a derivative graph's dot over a batch, which names one node of each
+ * example, costs 24 bytes instead of 8 a term, and the passes over it read
+ * no list. */
+#define PG_STRIDED 32
 
 /* The rest of slot i, at side[i]: 4 bytes. */
 typedef struct pg_side {
@@ -187,10 +198,18 @@ int pg_reserve_run(uint32_t n);
 uint32_t pg_run_new(uint32_t n, const double *data);
 
 /* Makes the n-ary node op over operands (owned from here on, with their count
- * first; with flags PG_RUNS, a dot's runs as pg_operand reads them), whose
+ * first; with flags PG_RUNS or PG_STRIDED, a dot's runs as pg_operand reads
+ * them), whose
  * links the caller has taken, with one hold for the caller and its value
  * from its rule (ops.c). The caller has reserved its slot. */
 uint32_t pg_nary_node(uint8_t op, uint32_t *operands, uint8_t flags);
+
+/* Tidies the arena (relinks the free list in index order...) when more than
+ * an eighth of the slots in use were freed since it last was: called before
+ * a pass makes a graph, so that its nodes take ascending slots in the order
+ * made, as the first such graph did. Its dots over a batch are then evenly
+ * spaced (PG_STRIDED) each time, not only the first. */
+void pg_tidy(void);
 
 /* Takes a hold on each of idx[0 .. n-1] (an index may repeat) as pg_retain
  * does; on failure gives back what it took and returns pg_retain's status. */
@@ -246,7 +265,7 @@ static inline int pg_is_nary(uint8_t op)
 
 /* Node n's *count operands as stored (none for a leaf; PG_POWK's hidden
  * exponent leaf is not one of them): read them with pg_operand, since a
- * PG_RUNS dot stores three entries for any count. */
+ * PG_RUNS dot stores three entries for any count, a PG_STRIDED one five. */
 static inline const uint32_t *pg_operands(const pg_node *n, uint32_t *count)
 {
     if (pg_is_nary(n->op)) {
@@ -260,19 +279,22 @@ static inline const uint32_t *pg_operands(const pg_node *n, uint32_t *count)
 /* Operand k (k < count) of node n, whose stored operands pg_operands gave as
  * v: v[k], except for a PG_RUNS dot, which stores its weights' first index,
  * its inputs' first and its bias (v[0], v[1], v[2]) and no other, so that a
- * dense layer's node costs the same few bytes at any width. */
+ * dense layer's node costs the same few bytes at any width, and a PG_STRIDED
+ * dot, which stores those and its weights' step and its inputs' (v[3], v[4]). */
 static inline uint32_t pg_operand(const pg_node *n, const uint32_t *v, uint32_t count,
                                   uint32_t k)
 {
-    if (!(n->flags & PG_RUNS))
+    if (!(n->flags & (PG_RUNS | PG_STRIDED)))
         return v[k];
-    return (count & 1) && k == count - 1 ? v[2] : v[k & 1] + k / 2;
+    if ((count & 1) && k == count - 1)
+        return v[2];
+    return v[k & 1] + k / 2 * (n->flags & PG_STRIDED ? v[3 + (k & 1)] : 1);
 }
 
 /* The bytes of an operand block for count operands of a node with flags. */
 static inline size_t pg_block_size(size_t count, uint8_t flags)
 {
-    return (flags & PG_RUNS ? 4 : count + 1) * sizeof(uint32_t);
+    return (flags & PG_RUNS ? 4 : flags & PG_STRIDED ? 6 : count + 1) * sizeof(uint32_t);
 }
 
 /* The bytes of n-ary node n's operand block. */
@@ -284,8 +306,8 @@ static inline size_t pg_block_bytes(const pg_node *n)
 /* Runs BODY once for each operand of node n, in order, with the operand's
  * index in the uint32_t variable named O: pg_operand unrolled for the hot
  * loops, so that one and two operands are read straight from the node and a
- * PG_RUNS dot's are counted up, not worked out one at a time. BODY may not
- * change n. */
+ * PG_RUNS or PG_STRIDED dot's are counted up, not worked out one at a time.
+ * BODY may not change n. */
 #define PG_EACH_OPERAND(n, O, BODY)                                       \
     do {                                                                      \
         const pg_node *pg_n_ = (n);                                           \
@@ -305,6 +327,15 @@ static inline size_t pg_block_bytes(const pg_node *n)
             for (uint32_t pg_j_ = 0; pg_j_ < pg_count_ / 2; pg_j_++) {        \
                 { const uint32_t O = pg_v_[0] + pg_j_; BODY; }                \
                 { const uint32_t O = pg_v_[1] + pg_j_; BODY; }                \
+            }                                                                 \
+            if (pg_count_ & 1) { const uint32_t O = pg_v_[2]; BODY; }         \
+        } else if (pg_n_->flags & PG_STRIDED) {                               \
+            uint32_t pg_w_ = pg_v_[0], pg_x_ = pg_v_[1];                      \
+            for (uint32_t pg_j_ = 0; pg_j_ < pg_count_ / 2; pg_j_++) {        \
+                { const uint32_t O = pg_w_; BODY; }                           \
+                { const uint32_t O = pg_x_; BODY; }                           \
+                pg_w_ += pg_v_[3];                                            \
+                pg_x_ += pg_v_[4];                                            \
             }                                                                 \
             if (pg_count_ & 1) { const uint32_t O = pg_v_[2]; BODY; }         \
         } else {                                                              \

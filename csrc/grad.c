@@ -709,7 +709,9 @@ static inline int settle(pg_pass *p, uint32_t k)
     return settle_products(p, k);
 }
 
-/* settle for a product or more than one term. */
+/* settle for a product or more than one term. A PG_DOT over n >= 3 terms
+ * whose a's and b's are each evenly spaced, as a derivative graph's dot over
+ * a batch is (one node of each example), is made PG_STRIDED. */
 static int settle_products(pg_pass *p, uint32_t k)
 {
     const term *t = p->terms + p->at[k];
@@ -723,28 +725,50 @@ static int settle_products(pg_pass *p, uint32_t k)
         p->gn[k] = mk_inline(p, PG_MUL, t[0].a, t[0].b);
         return PG_OK;
     }
-    uint32_t *operands = pg_realloc(NULL, (2 * (size_t)n + 1) * sizeof(uint32_t));
-    if (!operands)
-        return PG_ENOMEM;
     for (uint32_t j = 0; j < n; j++)
         plain += t[j].b == PG_NIL;
     uint32_t one = plain ? mk_const(p, 1.0, plain) : PG_NIL;
-    operands[0] = 2 * n;
+#define B(j) (t[j].b != PG_NIL ? t[j].b : one)
+    const uint32_t a0 = t[0].a, b0 = B(0), step_a = t[1].a - a0, step_b = B(1) - b0;
+    uint32_t next_a = a0, next_b = b0, even = n >= 3;
     pg_side *side = pg_A.side;
     for (uint32_t j = 0; j < n; j++) { /* linked as written, so one read each */
-        uint32_t a = t[j].a, b = t[j].b != PG_NIL ? t[j].b : one;
+        uint32_t a = t[j].a, b = B(j);
         if (!p->light && (!can_link(p, a, 1) || !can_link(p, b, 2))) {
-            for (uint32_t m = 1; m <= 2 * j; m++)
-                side[operands[m]].refs--;
-            free(operands);
-            return PG_EFULL;
+            n = j;
+            s = PG_EFULL;
+            break;
         }
         side[a].refs++;
         side[b].refs++;
-        operands[2 * j + 1] = a;
-        operands[2 * j + 2] = b;
+        even &= (a == next_a) & (b == next_b);
+        next_a += step_a;
+        next_b += step_b;
     }
-    p->gn[k] = keep(p, pg_nary_node(PG_DOT, operands, 0));
+    uint8_t flags = even ? PG_STRIDED : 0;
+    uint32_t *operands = s == PG_OK ? pg_realloc(NULL, pg_block_size(2 * (size_t)n, flags)) : NULL;
+    if (!operands) {
+        for (uint32_t j = 0; j < n; j++) { /* the links taken, given back */
+            side[t[j].a].refs--;
+            side[B(j)].refs--;
+        }
+        return s == PG_OK ? PG_ENOMEM : s;
+    }
+    operands[0] = 2 * n;
+    if (even) {
+        operands[1] = a0;
+        operands[2] = b0;
+        operands[3] = PG_NIL; /* no bias */
+        operands[4] = step_a;
+        operands[5] = step_b;
+    } else {
+        for (uint32_t j = 0; j < n; j++) {
+            operands[2 * j + 1] = t[j].a;
+            operands[2 * j + 2] = B(j);
+        }
+    }
+#undef B
+    p->gn[k] = keep(p, pg_nary_node(PG_DOT, operands, flags));
     return PG_OK;
 }
 
@@ -780,6 +804,7 @@ static int begin(pg_pass *p)
 {
     pg_value *val = pg_A.val;
     if (p->mode == PG_PASS_CREATE) { /* room for the terms; a leaf per seed */
+        pg_tidy();
         size_t total = 0;
         if (p->borrowed) { /* at holds the offsets already */
             total = kept.total;
@@ -1036,6 +1061,12 @@ static void create_rule(pg_pass *p, uint32_t i, uint32_t gi)
                     ADD_HERE(v[0] + j, PG_DOT_GRAD(g, T(v[1] + j)));
                 for (uint32_t j = 0; j < count / 2; j++)
                     ADD_HERE(v[1] + j, PG_DOT_GRAD(g, T(v[0] + j)));
+            } else if (n->flags & PG_STRIDED) {
+                uint32_t a = v[0], b = v[1];
+                for (uint32_t j = 0; j < count / 2; j++, a += v[3], b += v[4]) {
+                    ADD_HERE(a, PG_DOT_GRAD(g, T(b)));
+                    ADD_HERE(b, PG_DOT_GRAD(g, T(a)));
+                }
             } else {
                 for (uint32_t j = 0; j + 1 < count; j += 2) {
                     ADD_HERE(v[j], PG_DOT_GRAD(g, T(v[j + 1])));

@@ -244,7 +244,7 @@ static void nary_to_leaf(uint32_t r)
     uint32_t *operands = was.operands, count = operands[0];
     pg_A.operand_bytes -= pg_block_bytes(&was);
     node->op = PG_LEAF;
-    node->flags &= (uint8_t)~PG_RUNS;
+    node->flags &= (uint8_t)~(PG_RUNS | PG_STRIDED);
     node->parent[0] = node->parent[1] = PG_NIL;
     for (uint32_t j = 0; j < count; j++)
         pg_unlink(pg_operand(&was, operands + 1, count, j));

@@ -123,7 +123,8 @@ static inline double relu(double x)
  *
  * A PG_DOT node with PG_RUNS (arena.h) has its weights and inputs at two runs
  * of consecutive indices: the same rules then read and write them as plain
- * arrays, with the same terms added in the same order. */
+ * arrays, with the same terms added in the same order. One with PG_STRIDED
+ * has them evenly spaced: the rules count its indices up. */
 
 
 /* An n-ary node's value from its operands. */
@@ -150,6 +151,9 @@ PG_COLD double nary_forward(const pg_value *val, const pg_node *n)
             const pg_value *w = val + v[0], *x = val + v[1];
             for (; j < pairs; j++)
                 out += w[j].data * x[j].data;
+        } else if (n->flags & PG_STRIDED) {
+            for (; j < pairs; j++)
+                out += val[v[0] + j * v[3]].data * val[v[1] + j * v[4]].data;
         } else {
             for (; j < pairs; j++)
                 out += val[v[2 * j]].data * val[v[2 * j + 1]].data;
@@ -195,6 +199,13 @@ PG_COLD void nary_backward(pg_value *val, const pg_node *n, double g, double out
                 w[j].grad += PG_DOT_GRAD(g, x[j].data);
             for (uint32_t j = 0; j < count / 2; j++)
                 x[j].grad += PG_DOT_GRAD(g, w[j].data);
+        } else if (n->flags & PG_STRIDED) {
+            uint32_t a = v[0], b = v[1];
+            for (uint32_t j = 0; j < count / 2; j++, a += v[3], b += v[4]) {
+                double wd = val[a].data, xd = val[b].data;
+                val[a].grad += PG_DOT_GRAD(g, xd);
+                val[b].grad += PG_DOT_GRAD(g, wd);
+            }
         } else {
             for (uint32_t j = 0; j + 1 < count; j += 2) {
                 double wd = val[v[j]].data, xd = val[v[j + 1]].data;

@@ -3,11 +3,12 @@ against central differences; no grad changed; graphs of derivatives that
 replay; bad arguments; nothing left behind."""
 import itertools
 import math
+import random
 
 import pytest
 
 import pygrad
-from pygrad import Value
+from pygrad import Value, nn
 from pygrad._c import lib
 
 from helpers import close, live_now, through_each_failure
@@ -448,3 +449,78 @@ def test_every_allocation_failure_of_a_pass_reading_the_kept_listing_makes_nothi
     base = live_now()
     result, failed = through_each_failure(lambda: pygrad.grad(out, xs, create_graph=True), base)
     assert failed >= 3 and [g.data for g in result] == want
+
+
+def batch_hinge_loss(points=12, seed=5):
+    """A small MLP's hinge loss summed over a batch, and its parameters: the
+    shape whose weight gradients are dots over the batch."""
+    random.seed(seed)
+    model = nn.MLP(2, [4, 4, 1])
+    xs = [[random.uniform(-2, 2), random.uniform(-2, 2)] for _ in range(points)]
+    ys = [random.choice([-1.0, 1.0]) for _ in xs]
+    loss = pygrad.sum([(1 - y * model(x)).relu() for x, y in zip(xs, ys)])
+    return loss, model, xs, ys
+
+
+def test_a_batch_loss_hessian_vector_product_matches_torch():
+    torch = pytest.importorskip("torch", reason="torch is the oracle for higher derivatives")
+    loss, model, xs, ys = batch_hinge_loss()
+    params = model.parameters()
+    v = [math.sin(k + 1.0) for k in range(len(params))]
+    t = [torch.tensor(p.data, dtype=torch.float64, requires_grad=True) for p in params]
+    at = iter(t)
+    layers = [[(list(itertools.islice(at, len(n.w))), next(at)) for n in layer.neurons]
+              for layer in model.layers]
+    total = 0
+    for x, y in zip(xs, ys):
+        h = [torch.tensor(c, dtype=torch.float64) for c in x]
+        for depth, layer in enumerate(layers):
+            h = [sum((w * hi for w, hi in zip(ws, h)), b) for ws, b in layer]
+            h = [torch.relu(z) for z in h] if depth < len(layers) - 1 else h
+        total = total + torch.relu(1 - y * h[0])
+    first = torch.autograd.grad(total, t, create_graph=True)
+    want = torch.autograd.grad(sum(g * c for g, c in zip(first, v)), t)
+    g = pygrad.grad(loss, params, create_graph=True)
+    loss.backward()
+    assert [x.data for x in g] == [p.grad for p in params]  # to the bit
+    assert all(close(x.data, w.item(), rel=1e-12, abs_=1e-14) for x, w in zip(g, first))
+    got = pygrad.grad(pygrad.dot(list(g), v), params)
+    assert all(close(h.data, w.item(), rel=1e-12, abs_=1e-14) for h, w in zip(got, want))
+
+
+STRIDES_PROBE = """
+import json, random, pygrad
+from pygrad import nn
+random.seed(5)
+points = 40
+model = nn.MLP(2, [4, 4, 1])
+xs = [[random.uniform(-2, 2), random.uniform(-2, 2)] for _ in range(points)]
+ys = [random.choice([-1.0, 1.0]) for _ in xs]
+loss = pygrad.sum([(1 - y * model(x)).relu() for x, y in zip(xs, ys)])
+params = model.parameters()
+made, products = [], []
+for _ in range(3):
+    before = pygrad.stats()["operand_bytes"]
+    g = pygrad.grad(loss, params, create_graph=True)
+    made.append(pygrad.stats()["operand_bytes"] - before)
+    products.append([h.data for h in pygrad.grad(pygrad.dot(list(g), [1.0] * len(g)), params)])
+    del g
+print(json.dumps([points, len(params), made, products]))
+"""
+
+
+def test_a_weight_gradient_over_a_batch_keeps_its_steps_not_its_terms():
+    """Each weight's gradient is a dot over the batch naming one node of each
+    example, evenly spaced: it keeps 24 bytes, not 8 a term, and so does the
+    graph of every product after, which takes the slots the last one freed.
+    (A fresh interpreter, whose graph no earlier test has scattered.)"""
+    import json
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", STRIDES_PROBE], check=True,
+                         capture_output=True, text=True).stdout
+    points, nparams, made, products = json.loads(out)
+    # a dot for each parameter, and for each example one for each input of
+    # the second layer (4 terms: as a list, 36 bytes), all strided
+    assert made == [24 * (nparams + 4 * points)] * 3
+    assert products[1] == products[0] == products[2]
