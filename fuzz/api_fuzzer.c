@@ -144,6 +144,73 @@ static int runs_hold(const pg_node *n)
     return (count & 1) ? v[2] != PG_NIL : v[2] == PG_NIL;
 }
 
+/* Whether a PG_DOT node's block is the evenly spaced runs its PG_STRIDED
+ * flag claims: three pairs at least (fewer are kept as a list), its bias
+ * there exactly when its count is odd, no PG_RUNS beside it. */
+static int strides_hold(const pg_node *n)
+{
+    uint32_t count;
+    const uint32_t *v = pg_operands(n, &count);
+    if (count / 2 < 3 || (n->flags & PG_RUNS))
+        return 0;
+    return (count & 1) ? v[2] != PG_NIL : v[2] == PG_NIL;
+}
+
+/* Whether a PG_PASS_GRAD pass from out (seeded with seed) to ins gives the
+ * numbers of a create pass's results made (PG_NIL for an input not reached),
+ * where its own are finite: the two read one table of rules, in one order (a
+ * sum's first term added to 0 may turn -0 into 0). Not where they are not: a
+ * derivative the rules know to be zero (ZERO) gives a create pass no term,
+ * where the float pass adds 0.0, which times an infinity further on is NaN.
+ * Gives back what it makes. */
+static void check_against_floats(uint32_t out, double seed, const uint32_t *ins, size_t nin,
+                                 const uint32_t *made)
+{
+    pg_pass *q = NULL;
+    uint32_t floats[16];
+    if (nin > 16 || pg_pass_new(&out, &seed, 1, ins, nin, PG_PASS_GRAD, &q) != PG_OK)
+        return;
+    int64_t r;
+    while ((r = pg_pass_run(q)) >= 0 && r != PG_NIL)
+        ; /* a stop at a hook passes the gradient on as it is, as the create pass did */
+    if (r == PG_NIL && pg_pass_results(q, floats) == PG_OK) {
+        for (size_t j = 0; j < nin; j++) {
+            CHECK((floats[j] == PG_NIL) == (made[j] == PG_NIL));
+            if (floats[j] == PG_NIL)
+                continue;
+            double f = pg_A.val[floats[j]].data, c = pg_A.val[made[j]].data;
+            CHECK(!isfinite(f) || f == c);
+            CHECK(pg_release(floats[j]) == PG_OK);
+        }
+    }
+    pg_pass_free(q);
+}
+
+/* A create pass from out to ins run to its end (hooks passing their
+ * gradients on as they are), its results checked against the float pass's
+ * and held; 1 with them in res, else 0 with nothing made. */
+static int create_checked(uint32_t out, double seed, const uint32_t *ins, size_t nin,
+                          uint32_t *res)
+{
+    pg_pass *p = NULL;
+    int r = pg_pass_new(&out, &seed, 1, ins, nin, PG_PASS_CREATE, &p);
+    CHECK(r == PG_OK || r == PG_EINDEX || r == PG_ENOMEM || r == PG_EFULL);
+    if (r != PG_OK)
+        return 0;
+    int64_t s;
+    while ((s = pg_pass_run(p)) >= 0 && s != PG_NIL)
+        ;
+    int made = s == PG_NIL && pg_pass_results(p, res) == PG_OK;
+    pg_pass_free(p);
+    if (!made)
+        return 0;
+    check_against_floats(out, seed, ins, nin, res);
+    for (size_t j = 0; j < nin; j++)
+        if (res[j] != PG_NIL)
+            hold_in(res[j], ANY);
+    return 1;
+}
+
 /* Whether n-ary node r has the operands it was made over: idx[k], or a
  * number's new leaf where idx[k] is PG_NIL. */
 static void check_operands(uint32_t r, const uint32_t *idx, size_t n)
@@ -188,6 +255,7 @@ static void check_arena(void)
         live++;
         CHECK(n->op < PG_NOPS && (n->flags & (PG_SEEN | PG_INPUT)) == 0);
         CHECK(!(n->flags & PG_RUNS) || (n->op == PG_DOT && runs_hold(n)));
+        CHECK(!(n->flags & PG_STRIDED) || (n->op == PG_DOT && strides_hold(n)));
         CHECK(n->pos < A->log_len && A->log[n->pos] == i);
         uint32_t count;
         const uint32_t *operands = pg_operands(n, &count);
@@ -329,7 +397,7 @@ static void step(input *in)
     uint32_t i = pick(in), j;
     double x = f64(in);
     int64_t r;
-    switch (u8(in) % 32) {
+    switch (u8(in) % 33) {
     case 29: { /* a scope for what is made next: few, so that runs repeat */
         uint32_t s = u8(in) % 4;
         CHECK(pg_scope_set(s) == scope_model);
@@ -662,10 +730,51 @@ static void step(input *in)
                 CHECK(memcmp(&pg_A.val[res[0][j]].data, &pg_A.val[res[1][j]].data,
                              sizeof(double)) == 0);
         }
+        if (made[0])
+            check_against_floats(out, seed, ins, nin, res[0]);
         for (int t = 0; t < 2; t++)
             for (size_t j = 0; made[t] && j < nin; j++)
                 if (res[t][j] != PG_NIL)
                     hold_in(res[t][j], ANY);
+        break;
+    }
+    case 32: { /* a batch: node x times each of a run of leaves, through an
+                  op, summed. The gradient of x is then a dot over the batch
+                  whose terms are evenly spaced (PG_STRIDED), and so may be
+                  what its gradient in turn is made of: the create pass and
+                  the one over its graph must give the float passes' numbers */
+        uint32_t x = pick(in), n = 3 + u8(in) % 8, ins[12], z[10], g[12];
+        uint8_t op = u8(in);
+        double data[10];
+        for (uint32_t j = 0; j < n; j++)
+            data[j] = f64(in);
+        int64_t first = pg_leaves(data, n);
+        if (first < 0)
+            break;
+        uint32_t made = 0;
+        for (uint32_t j = 0; j < n; j++) {
+            int64_t y = pg_binary(PG_MUL, x, (uint32_t)first + j);
+            if (y < 0)
+                continue;
+            int64_t u = pg_unary(op, (uint32_t)y);
+            if (u >= 0) /* held by u's link */
+                CHECK(pg_release((uint32_t)y) == PG_OK);
+            z[made++] = (uint32_t)(u >= 0 ? u : y);
+        }
+        for (uint32_t j = 0; j < n; j++)
+            hold_in(first + j, scope_model);
+        for (uint32_t j = 0; j < made; j++)
+            hold_in(z[j], scope_model);
+        int64_t sum = made ? pg_nary(PG_SUM, z, NULL, made) : -1;
+        if (sum < 0)
+            break;
+        hold(sum);
+        ins[0] = x;
+        for (uint32_t j = 0; j < n; j++)
+            ins[1 + j] = (uint32_t)first + j;
+        double seed = f64(in);
+        if (create_checked((uint32_t)sum, seed, ins, n + 1, g) && g[0] != PG_NIL)
+            (void)create_checked(g[0], 1.0, ins, n + 1, g); /* through the dots */
         break;
     }
     case 30: { /* one node summed many times: links near PG_MOST_REFS */
