@@ -38,10 +38,13 @@ struct pg_pass {
     int stopped;        /* stopped at list[cursor], its hook not yet resumed */
     uint32_t n;         /* nodes under the outputs */
     uint32_t cursor;    /* list[0 .. cursor-1] have passed their gradient on */
-    uint32_t *list;     /* the nodes, in reverse order of creation */
+    uint32_t *list;     /* the nodes, in reverse order of creation; when
+                           swept, only the inputs found, in the order found */
     uint8_t *hooked;    /* hooked[k]: list[k] carried a hook when the pass began */
     double *saved;      /* PG_PASS_GRAD: every listed node's grad before the
-                           pass; PG_PASS_BACKWARD: each hooked leaf's */
+                           pass, at its position in list, or, when swept, at
+                           its index (room for nslots); PG_PASS_BACKWARD: each
+                           hooked leaf's, at its position */
     uint32_t *slot;     /* slot[i]: node i's position in list, for listed i
                            (nslots entries: the slots in use when made) */
     uint32_t nslots;
@@ -122,11 +125,12 @@ static uint32_t next_marked(uint64_t *marks, uint32_t q)
  * notes each one's hook in p->hooked and, with p->slot, its position there.
  * With backprop (PG_PASS_GRAD with no hook anywhere, so that the pass cannot
  * stop) it does the pass as well, as the sweep does for pg_backward: a node's
- * grad is set aside in p->saved and zeroed when the node is found, and passed
- * on and then put back when it is reached, except an input's (PG_INPUT),
- * which pg_pass_free puts back once the results are read; the list is then in
- * the order found, all that pg_pass_free and pg_pass_results need of it.
- * Leaves every flag and mark as it found them. Returns the number listed. */
+ * grad is set aside in p->saved, at its index, and zeroed when the node is
+ * found, and passed on and then put back when it is reached, except an
+ * input's (PG_INPUT), which pg_pass_free puts back once the results are read;
+ * the list then holds the inputs found, all that pg_pass_free and
+ * pg_pass_results need of it. Leaves every flag and mark as it found them.
+ * Returns the number listed. */
 PG_HOT uint32_t collect(pg_pass *p, const int backprop)
 {
     pg_node *nodes = pg_A.nodes;
@@ -140,10 +144,12 @@ PG_HOT uint32_t collect(pg_pass *p, const int backprop)
     if (found(nodes, marks, (o))) {                               \
         waiting++;                                                \
         if (backprop) {                                           \
-            list[n] = (o);                                        \
-            slot[(o)] = n;                                        \
-            saved[n++] = val[(o)].grad;                           \
+            saved[(o)] = val[(o)].grad;                           \
             val[(o)].grad = 0.0;                                  \
+            if (nodes[(o)].flags & PG_INPUT) {                    \
+                list[n] = (o);                                    \
+                slot[(o)] = n++;                                  \
+            }                                                     \
         }                                                         \
     }
     for (size_t k = 0; k < p->nout; k++) {
@@ -170,7 +176,7 @@ PG_HOT uint32_t collect(pg_pass *p, const int backprop)
         if (backprop && x->op != PG_LEAF)
             backward_rule(val, x, i);
         if (backprop && !(x->flags & PG_INPUT)) /* nothing adds to it from here */
-            val[i].grad = saved[slot[i]];
+            val[i].grad = saved[i];
         if ((q & 63) == 0 || !waiting)
             marks[q >> 6] = 0;
     }
@@ -404,7 +410,7 @@ void pg_pass_free(pg_pass *p)
         for (size_t j = 0; j < p->nin; j++) {
             uint32_t k;
             if (listed(p, p->ins[j], &k))
-                pg_A.val[p->ins[j]].grad = p->saved[k];
+                pg_A.val[p->ins[j]].grad = p->saved[p->ins[j]];
         }
     } else if (p->begun && p->mode == PG_PASS_GRAD) {
         for (uint32_t k = 0; k < p->n; k++)
@@ -499,7 +505,8 @@ int pg_pass_new(const uint32_t *outs, const double *seeds, size_t nout,
           && (p->outs = copy(outs, nout * sizeof *outs))
           && (p->seeds = copy(seeds, nout * sizeof *seeds))
           && (p->ins = copy(ins, nin * sizeof *ins))
-          && (create || (p->saved = take(p, S_SAVED, cap * sizeof(double))))
+          && (create || (p->saved = take(p, S_SAVED, (mode == PG_PASS_GRAD ? p->nslots : cap)
+                                                       * sizeof(double))))
           && (mode == PG_PASS_BACKWARD || !own
               || (p->slot = take(p, S_SLOT, (size_t)p->nslots * sizeof(uint32_t))))
           && (!create || (p->gn = take(p, S_GN, cap * sizeof(uint32_t))))
