@@ -199,16 +199,16 @@ uint32_t pg_run_new(uint32_t n, const double *data);
 
 /* Makes the n-ary node op over operands (owned from here on, with their count
  * first; with flags PG_RUNS or PG_STRIDED, a dot's runs as pg_operand reads
- * them), whose
- * links the caller has taken, with one hold for the caller and its value
- * from its rule (ops.c). The caller has reserved its slot. */
+ * them), whose links the caller has taken, with one hold for the caller and
+ * its value from its rule (ops.c). The caller has reserved its slot. */
 uint32_t pg_nary_node(uint8_t op, uint32_t *operands, uint8_t flags);
 
-/* Tidies the arena (relinks the free list in index order...) when more than
- * an eighth of the slots in use were freed since it last was: called before
- * a pass makes a graph, so that its nodes take ascending slots in the order
- * made, as the first such graph did. Its dots over a batch are then evenly
- * spaced (PG_STRIDED) each time, not only the first. */
+/* Trims the arena as a large release does (arena.c: the free list relinked
+ * in index order, unused memory given back) when more than an eighth of the
+ * slots in use were freed since the last trim: called before a pass makes a
+ * graph, so that its nodes take ascending slots in the order made, as the
+ * first such graph's did, and its dots over a batch come out evenly spaced
+ * (PG_STRIDED) every time, not only the first. Moves no live node. */
 void pg_tidy(void);
 
 /* Takes a hold on each of idx[0 .. n-1] (an index may repeat) as pg_retain
