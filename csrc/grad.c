@@ -21,16 +21,32 @@ static inline term node_term(uint32_t i)
     return (term){i, PG_NIL};
 }
 
+/* A run group of PG_PASS_CREATE: the consecutive nodes first .. first +
+ * width - 1 when every term of each one's gradient comes from PG_RUNS dots
+ * that have them, whole, as one of their two runs (a dense layer's row of
+ * weights, one example's inputs to a layer). Such a dot passes member j the
+ * term (g, partner + j), partner being the other run's first node, so the
+ * group keeps one record (g, partner) a dot, in the order they came, at
+ * recs[at ..], in place of width terms: member j's terms are the records
+ * with j added to b. The record count so far is got[] of the first
+ * member's position. */
+typedef struct group {
+    uint32_t first, width;
+    uint32_t nrec;      /* the records it can get: one per link to first */
+    uint32_t pure;      /* find_needed: no other term reaches a member */
+    size_t at;          /* offset into recs, once begun */
+} group;
+
 /* The kinds of a pass's blocks that are kept for the next pass (spare). */
 enum { S_LIST, S_HOOKED, S_SAVED, S_SLOT, S_GN, S_AT, S_GOT, S_NEEDED, S_TERMS, S_MADE,
-       NSPARE };
+       S_GID, S_GROUPS, S_RECS, NSPARE };
 
 struct pg_pass {
     int mode;           /* a pg_pass_mode */
     int listed;         /* list[] is made (PG_PASS_GRAD lists when it runs) */
     int swept;          /* PG_PASS_GRAD done in collect's one sweep */
-    int borrowed;       /* list, slot, needed and at are the kept listing's,
-                           read and never written (see kept) */
+    int borrowed;       /* list, slot, needed, at, gid and groups are the kept
+                           listing's, read and never written (see kept) */
     int light;          /* PG_PASS_CREATE: no node it may link can reach the
                            most links, however it goes (begin): can_link need
                            not look. Cleared when a stopped pass resumes */
@@ -59,6 +75,14 @@ struct pg_pass {
     term *terms;
     uint8_t *needed;    /* PG_PASS_CREATE: whether list[k] is an input or has
                            one under it; no gradient is built for the rest */
+    uint32_t *gid;      /* PG_PASS_CREATE: the run group list[k] belongs to,
+                           or PG_NIL; its terms are then the group's records */
+    group *groups;      /* [0, ngroups) of groups_cap */
+    uint32_t ngroups;
+    size_t groups_cap;
+    term *recs;         /* the groups' records */
+    size_t nrecs;       /* room in recs, once begun */
+    uint64_t grouped;   /* the terms the records stand for, once begun */
     uint32_t most_refs; /* PG_PASS_CREATE: the most refs of any listed node, */
     uint64_t links;     /* and the links of all of them (find_needed) */
     size_t total;       /* PG_PASS_CREATE, once begun: room in terms */
@@ -87,6 +111,22 @@ int pg_hook(uint32_t i, int on)
     n->flags = (uint8_t)(on ? n->flags | PG_HOOK : n->flags & ~PG_HOOK);
     pg_A.nhooked += (uint32_t)(on != 0) - (uint32_t)was;
     return was;
+}
+
+/* Grows *block (*cap entries of size bytes) to hold at least need. */
+static int room(void **block, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return PG_OK;
+    size_t want = *cap ? *cap : 64;
+    while (want < need)
+        want *= 2;
+    void *b = pg_realloc(*block, want * size);
+    if (!b)
+        return PG_ENOMEM;
+    *block = b;
+    *cap = want;
+    return PG_OK;
 }
 
 /* ---- Listing the nodes under the outputs. */
@@ -196,14 +236,61 @@ static int listed(const pg_pass *p, uint32_t i, uint32_t *k)
     return 1;
 }
 
+/* find_needed's count of one link to list[s]: with needed[s], a term it
+ * may get, which leaves its run group, if any, impure. */
+#define LINK(s)                                         \
+    do {                                                \
+        needed |= p->needed[s];                         \
+        p->at[s] += p->needed[s];                       \
+        if (p->gid[s] != PG_NIL)                        \
+            p->groups[p->gid[s]].pure = 0;              \
+    } while (0)
+
+/* find_needed's count of the links from a PG_RUNS dot to its run of width
+ * nodes from first: records of their run group, made here if they have
+ * none and each can join (is needed, linked before by nothing, in no other
+ * group), or else plain links (also when there is no memory for a group:
+ * terms serve any run, groups only save their room). Returns whether any
+ * of them is needed. */
+static uint8_t link_run(pg_pass *p, uint32_t first, uint32_t width)
+{
+    const uint32_t *slot = p->slot;
+    uint32_t k0 = slot[first], G = p->gid[k0], j = 0;
+    if (G == PG_NIL) {
+        while (j < width && p->needed[slot[first + j]] && !p->at[slot[first + j]]
+               && p->gid[slot[first + j]] == PG_NIL)
+            j++;
+        if (j == width && room((void **)&p->groups, &p->groups_cap, (size_t)p->ngroups + 1,
+                               sizeof *p->groups) == PG_OK) {
+            G = p->ngroups++;
+            p->groups[G] = (group){.first = first, .width = width, .pure = 1};
+            for (j = 0; j < width; j++)
+                p->gid[slot[first + j]] = G;
+        }
+    }
+    uint8_t needed = 0;
+    if (G != PG_NIL && p->groups[G].first == first && p->groups[G].width == width) {
+        p->groups[G].nrec++;
+        for (j = 0; j < width; j++)
+            p->at[slot[first + j]]++;
+        return 1;
+    }
+    for (j = 0; j < width; j++)
+        LINK(slot[first + j]);
+    return needed;
+}
+
 /* Fills needed: inputs, then, operands before their nodes (the list read
  * backwards), every node with a needed operand. Counts into at[k] the links
  * to list[k] from needed nodes, and its times as an output: the most terms
- * it can be given. */
+ * it can be given. Finds the run groups: those left pure keep their
+ * members, the others are dissolved. */
 static void find_needed(pg_pass *p)
 {
     memset(p->needed, 0, p->n);
     memset(p->at, 0, p->n * sizeof *p->at);
+    memset(p->gid, 0xFF, p->n * sizeof *p->gid); /* PG_NIL */
+    p->ngroups = 0;
     for (size_t j = 0; j < p->nin; j++) {
         uint32_t k;
         if (listed(p, p->ins[j], &k))
@@ -218,19 +305,30 @@ static void find_needed(pg_pass *p)
     for (uint32_t k = p->n; k-- > 0;) {
         const pg_node *n = &pg_A.nodes[p->list[k]];
         uint8_t needed = p->needed[k]; /* an input, or not yet known */
-        PG_EACH_OPERAND(n, o, {
-            uint32_t s = p->slot[o];
-            needed |= p->needed[s];
-            p->at[s] += p->needed[s];
-            links++;
-        });
+        if (n->flags & PG_RUNS) { /* operands[1], [2]: the runs' firsts, [3]: the bias */
+            uint32_t count = n->operands[0];
+            needed |= link_run(p, n->operands[1], count / 2);
+            needed |= link_run(p, n->operands[2], count / 2);
+            if (count & 1)
+                LINK(p->slot[n->operands[3]]);
+            links += count;
+        } else {
+            PG_EACH_OPERAND(n, o, {
+                LINK(p->slot[o]);
+                links++;
+            });
+        }
         p->needed[k] = needed;
         uint32_t refs = pg_A.side[p->list[k]].refs;
         most_refs = refs > most_refs ? refs : most_refs;
     }
     p->most_refs = most_refs;
     p->links = links;
+    for (uint32_t G = 0; G < p->ngroups; G++)
+        for (uint32_t j = 0; !p->groups[G].pure && j < p->groups[G].width; j++)
+            p->gid[p->slot[p->groups[G].first + j]] = PG_NIL;
 }
+#undef LINK
 
 /* ---- Making and ending a pass. */
 
@@ -286,8 +384,9 @@ static void *copy(const void *from, size_t bytes)
  * no reference: the output's ext record says that it is kept, and freeing
  * the output forgets it. A pass that borrows it holds the output, so it is
  * not forgotten while users > 0 (except by pg_pass_spares_free, which waits
- * until none). Owned here; the blocks were the pass's list, slot, needed and
- * at (offsets into terms, as begin left them). */
+ * until none). Owned here; the blocks were the pass's list, slot, needed,
+ * at (offsets into terms, as begin left them), gid and groups (with their
+ * offsets into recs). */
 static struct {
     uint32_t out;         /* PG_NIL: nothing kept */
     uint32_t *ins;
@@ -296,6 +395,11 @@ static struct {
     uint32_t *list, *slot;
     uint8_t *needed;
     size_t *at, total;
+    uint32_t *gid;
+    group *groups;
+    uint32_t ngroups;
+    size_t groups_cap, nrecs;
+    uint64_t grouped;
     uint64_t links;
     uint64_t bytes;
     int users;            /* passes borrowing it now */
@@ -313,6 +417,8 @@ void pg_pass_kept_forget(void)
     free(kept.slot);
     free(kept.needed);
     free(kept.at);
+    free(kept.gid);
+    free(kept.groups);
     kept.out = PG_NIL;
     kept.bytes = 0;
 }
@@ -350,12 +456,20 @@ static void keep_listing(pg_pass *p)
     kept.needed = p->needed;
     kept.at = p->at;
     kept.total = p->total;
+    kept.gid = p->gid;
+    kept.groups = p->groups;
+    kept.ngroups = p->ngroups;
+    kept.groups_cap = p->groups_cap;
+    kept.nrecs = p->nrecs;
+    kept.grouped = p->grouped;
     kept.links = p->links;
     kept.bytes = p->bytes[S_LIST] + p->bytes[S_SLOT] + p->bytes[S_NEEDED] + p->bytes[S_AT]
+                 + p->bytes[S_GID] + p->groups_cap * sizeof *p->groups
                  + (p->nin ? p->nin : 1) * sizeof *ins;
-    p->list = p->slot = NULL;
+    p->list = p->slot = p->gid = NULL;
     p->needed = NULL;
     p->at = NULL;
+    p->groups = NULL;
 }
 
 /* Makes p, a PG_PASS_CREATE pass from the kept listing's output to its
@@ -369,12 +483,21 @@ static void borrow_listing(pg_pass *p)
     p->slot = kept.slot;
     p->needed = kept.needed;
     p->at = kept.at;
+    p->gid = kept.gid;
+    p->groups = kept.groups;
+    p->ngroups = kept.ngroups;
+    p->groups_cap = kept.groups_cap;
     p->nslots = kept.nslots;
 }
 
 int pg_pass_kept(uint32_t out)
 {
     return pg_live(out) && kept.out == out;
+}
+
+int64_t pg_pass_records(const pg_pass *p)
+{
+    return p->mode == PG_PASS_CREATE && p->begun ? (int64_t)p->nrecs : -1;
 }
 
 uint64_t pg_pass_spares_bytes(void)
@@ -400,9 +523,10 @@ void pg_pass_free(pg_pass *p)
         return;
     if (p->borrowed) { /* given back first: releasing the output may forget it */
         kept.users--;
-        p->list = p->slot = NULL;
+        p->list = p->slot = p->gid = NULL;
         p->needed = NULL;
         p->at = NULL;
+        p->groups = NULL;
     } else if (p->done && p->mode == PG_PASS_CREATE && p->nout == 1) {
         keep_listing(p);
     }
@@ -440,6 +564,10 @@ void pg_pass_free(pg_pass *p)
     give(p, S_GOT, p->got);
     give(p, S_TERMS, p->terms);
     give(p, S_NEEDED, p->needed);
+    give(p, S_GID, p->gid);
+    p->bytes[S_GROUPS] = p->groups_cap * sizeof *p->groups;
+    give(p, S_GROUPS, p->groups);
+    give(p, S_RECS, p->recs);
     p->bytes[S_MADE] = p->made_cap * sizeof *p->made; /* grown by room() */
     give(p, S_MADE, p->made);
     free(p->outs);
@@ -512,10 +640,15 @@ int pg_pass_new(const uint32_t *outs, const double *seeds, size_t nout,
           && (!create || (p->gn = take(p, S_GN, cap * sizeof(uint32_t))))
           && (!create || !own || (p->at = take(p, S_AT, cap * sizeof(size_t))))
           && (!create || (p->got = take(p, S_GOT, cap * sizeof(uint32_t))))
-          && (!create || !own || (p->needed = take(p, S_NEEDED, cap)));
+          && (!create || !own || (p->needed = take(p, S_NEEDED, cap)))
+          && (!create || !own || (p->gid = take(p, S_GID, cap * sizeof(uint32_t))));
     if (ok && create && spare[S_MADE].block) { /* room() grows it from there */
         p->made = take(p, S_MADE, 0);
         p->made_cap = p->bytes[S_MADE] / sizeof *p->made;
+    }
+    if (ok && create && own && spare[S_GROUPS].block) { /* and this one */
+        p->groups = take(p, S_GROUPS, 0);
+        p->groups_cap = p->bytes[S_GROUPS] / sizeof *p->groups;
     }
     int s = ok ? pg_hold_all(outs, nout) : PG_ENOMEM;
     if (s == PG_OK) {
@@ -561,22 +694,6 @@ int pg_pass_new(const uint32_t *outs, const double *seeds, size_t nout,
 static inline int can_link(const pg_pass *p, uint32_t i, uint64_t more)
 {
     return p->light || (uint64_t)pg_A.side[i].refs + more < PG_MOST_REFS;
-}
-
-/* Grows *block (*cap entries of size bytes) to hold at least need. */
-static int room(void **block, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return PG_OK;
-    size_t want = *cap ? *cap : 64;
-    while (want < need)
-        want *= 2;
-    void *b = pg_realloc(*block, want * size);
-    if (!b)
-        return PG_ENOMEM;
-    *block = b;
-    *cap = want;
-    return PG_OK;
 }
 
 /* Nodes reserved at a time: one reservation serves many rules. */
@@ -701,41 +818,49 @@ static void add_to(pg_pass *p, uint32_t o, term t)
  * they came, a plain term c as the product c * 1. The PG_DOT adds its
  * products from the first, left to right, as the float passes add the
  * terms, so the two agree to the bit. Makes nothing on failure. */
-static int settle_products(pg_pass *p, uint32_t k);
+static int settle_products(pg_pass *p, uint32_t k, const term *t, uint32_t n, uint32_t off);
 
 static inline int settle(pg_pass *p, uint32_t k)
 {
+    if (p->gn[k] != PG_NIL) /* settled already */
+        return PG_OK;
+    uint32_t G = p->gid[k];
+    if (G != PG_NIL) { /* a run group's member: its records, shifted */
+        const group *r = &p->groups[G];
+        uint32_t n = p->got[p->slot[r->first]];
+        return n ? settle_products(p, k, p->recs + r->at, n, p->list[k] - r->first) : PG_OK;
+    }
     const term *t = p->terms + p->at[k];
     uint32_t n = p->got[k];
-    if (n == 0 || p->gn[k] != PG_NIL) /* none, or settled already */
+    if (n == 0)
         return PG_OK;
     if (n == 1 && t[0].b == PG_NIL) {
         p->gn[k] = t[0].a;
         return PG_OK;
     }
-    return settle_products(p, k);
+    return settle_products(p, k, t, n, 0);
 }
 
-/* settle for a product or more than one term. A PG_DOT over n >= 3 terms
+/* settle for a product or more than one term: t[0 .. n-1], each product's b
+ * taken off further on (a run group's member's). A PG_DOT over n >= 3 terms
  * whose a's and b's are each evenly spaced, as a derivative graph's dot over
  * a batch is (one node of each example), is made PG_STRIDED. */
-static int settle_products(pg_pass *p, uint32_t k)
+static int settle_products(pg_pass *p, uint32_t k, const term *t, uint32_t n, uint32_t off)
 {
-    const term *t = p->terms + p->at[k];
-    uint32_t n = p->got[k], plain = 0;
+    uint32_t plain = 0;
     int s = room_for_nodes(p, 2); /* the node, and a leaf holding 1 */
     if (s != PG_OK)
         return s;
     if (n == 1) {
-        if (!can_link(p, t[0].a, 2) || !can_link(p, t[0].b, 2))
+        if (!can_link(p, t[0].a, 2) || !can_link(p, t[0].b + off, 2))
             return PG_EFULL;
-        p->gn[k] = mk_inline(p, PG_MUL, t[0].a, t[0].b);
+        p->gn[k] = mk_inline(p, PG_MUL, t[0].a, t[0].b + off);
         return PG_OK;
     }
     for (uint32_t j = 0; j < n; j++)
         plain += t[j].b == PG_NIL;
     uint32_t one = plain ? mk_const(p, 1.0, plain) : PG_NIL;
-#define B(j) (t[j].b != PG_NIL ? t[j].b : one)
+#define B(j) (t[j].b != PG_NIL ? t[j].b + off : one)
     const uint32_t a0 = t[0].a, b0 = B(0), step_a = t[1].a - a0, step_b = B(1) - b0;
     uint32_t next_a = a0, next_b = b0, even = n >= 3;
     pg_side *side = pg_A.side;
@@ -813,8 +938,10 @@ static int begin(pg_pass *p)
     if (p->mode == PG_PASS_CREATE) { /* room for the terms; a leaf per seed */
         pg_tidy();
         size_t total = 0;
-        if (p->borrowed) { /* at holds the offsets already */
+        if (p->borrowed) { /* at and the groups hold the offsets already */
             total = kept.total;
+            p->nrecs = kept.nrecs;
+            p->grouped = kept.grouped;
             memset(p->gn, 0xFF, p->n * sizeof *p->gn); /* PG_NIL */
             memset(p->got, 0, p->n * sizeof *p->got);
         } else {
@@ -823,9 +950,16 @@ static int begin(pg_pass *p)
                     return PG_EFULL;
                 size_t most = p->at[k];
                 p->at[k] = total;
-                total += most;
+                if (p->gid[k] == PG_NIL)
+                    total += most;
+                else
+                    p->grouped += most;
                 p->gn[k] = PG_NIL;
                 p->got[k] = 0;
+            }
+            for (uint32_t G = 0; G < p->ngroups; G++) {
+                p->groups[G].at = p->nrecs;
+                p->nrecs += p->groups[G].pure ? p->groups[G].nrec : 0;
             }
         }
         p->total = total;
@@ -837,8 +971,10 @@ static int begin(pg_pass *p)
          * two for each term: no node it names can gain more links. */
         uint64_t most_made = SLOTS_PER_OPERAND * (p->links + 2 * (uint64_t)p->n)
                              + 2 * (uint64_t)p->n + p->nout;
-        p->light = p->most_refs + 3 * most_made + 2 * (uint64_t)total < PG_MOST_REFS;
-        if (!(p->terms = take(p, S_TERMS, total * sizeof(term))))
+        p->light = p->most_refs + 3 * most_made + 2 * ((uint64_t)total + p->grouped)
+                   < PG_MOST_REFS;
+        if (!(p->terms = take(p, S_TERMS, total * sizeof(term)))
+            || !(p->recs = take(p, S_RECS, p->nrecs * sizeof(term))))
             return PG_ENOMEM;
         int s = room_for_nodes(p, p->nout);
         if (s != PG_OK)
@@ -896,7 +1032,8 @@ int64_t pg_pass_run(pg_pass *p)
     }
     for (; p->cursor < p->n; p->cursor++) {
         uint32_t k = p->cursor, i = p->list[k];
-        if (p->mode == PG_PASS_CREATE && p->got[k]) { /* every term has come */
+        if (p->mode == PG_PASS_CREATE && (p->got[k] || p->gid[k] != PG_NIL)) {
+            /* every term has come */
             int s = settle(p, k);
             if (s != PG_OK) {
                 p->failed = 1;
@@ -1025,6 +1162,22 @@ static uint32_t real(pg_pass *p, term t)
 #define K(c)        T(mk_const(p, c, 1))
 #define ZERO        T(PG_NIL)
 
+/* A PG_RUNS dot's gradient g passed on to its run of m nodes from members,
+ * whose partners are the other run's, from partners: one record when they
+ * are a run group (PG_DOT_GRAD is g times the partner, so member j's term
+ * is the record's with j added to b), else a term each. */
+static inline void run_terms(pg_pass *p, uint32_t members, uint32_t partners, uint32_t m,
+                             term g)
+{
+    uint32_t k0 = p->slot[members], G = p->gid[k0];
+    if (G != PG_NIL) { /* pure, so these links are its records */
+        p->recs[p->groups[G].at + p->got[k0]++] = PG_DOT_GRAD(g, T(partners));
+        return;
+    }
+    for (uint32_t j = 0; j < m; j++)
+        ADD_HERE(members + j, PG_DOT_GRAD(g, T(partners + j)));
+}
+
 /* Passes node i's gradient node gi on to its operands, in the order of
  * backward_rule (rules.h), so that each operand's terms come in the order
  * the float passes add them. */
@@ -1064,10 +1217,8 @@ static void create_rule(pg_pass *p, uint32_t i, uint32_t gi)
             break;
         case PG_DOT:
             if (runs) {
-                for (uint32_t j = 0; j < count / 2; j++)
-                    ADD_HERE(v[0] + j, PG_DOT_GRAD(g, T(v[1] + j)));
-                for (uint32_t j = 0; j < count / 2; j++)
-                    ADD_HERE(v[1] + j, PG_DOT_GRAD(g, T(v[0] + j)));
+                run_terms(p, v[0], v[1], count / 2, g);
+                run_terms(p, v[1], v[0], count / 2, g);
             } else if (n->flags & PG_STRIDED) {
                 uint32_t a = v[0], b = v[1];
                 for (uint32_t j = 0; j < count / 2; j++, a += v[3], b += v[4]) {

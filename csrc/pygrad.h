@@ -246,6 +246,12 @@ void pg_pass_free(pg_pass *p);
  * same inputs lists nothing. One is kept at a time; it goes when out is
  * freed. */
 int pg_pass_kept(uint32_t out);
+/* How many records a PG_PASS_CREATE pass that has begun keeps for its run
+ * groups: one for each dense row that passes its gradient on to a run of
+ * nodes (a row's weights, one example's inputs to a layer) whose every term
+ * comes from such rows, in place of a term for each node of the run. -1
+ * for any other pass. */
+int64_t pg_pass_records(const pg_pass *p);
 
 /* ---- Optimizers: state held in C, one call per step over all parameters,
  * with PyTorch's update rules. An optimizer holds a reference to each of its

@@ -397,7 +397,7 @@ static void step(input *in)
     uint32_t i = pick(in), j;
     double x = f64(in);
     int64_t r;
-    switch (u8(in) % 33) {
+    switch (u8(in) % 34) {
     case 29: { /* a scope for what is made next: few, so that runs repeat */
         uint32_t s = u8(in) % 4;
         CHECK(pg_scope_set(s) == scope_model);
@@ -775,6 +775,59 @@ static void step(input *in)
         double seed = f64(in);
         if (create_checked((uint32_t)sum, seed, ins, n + 1, g) && g[0] != PG_NIL)
             (void)create_checked(g[0], 1.0, ins, n + 1, g); /* through the dots */
+        break;
+    }
+    case 33: { /* dots over runs of one run of leaves, which may overlap,
+                  repeat, be the same run twice, be wanted in part or be
+                  reached otherwise, summed: a create pass keeps records for
+                  the runs that only such rows reach (its run groups) and
+                  terms for the rest, and must give the float pass's numbers,
+                  to the bit, in the first pass and the one through it */
+        uint32_t n = 4 + u8(in) % 9, ndots = 1 + u8(in) % 4, z[5], made = 0;
+        uint32_t idx[25], ins[12], g[12];
+        double data[12];
+        for (uint32_t j = 0; j < n; j++)
+            data[j] = f64(in);
+        int64_t first = pg_leaves(data, n);
+        if (first < 0)
+            break;
+        for (uint32_t j = 0; j < n; j++)
+            hold_in(first + j, scope_model);
+        for (uint32_t d = 0; d < ndots; d++) {
+            uint32_t w = u8(in) % (n - 1), x = u8(in) % (n - 1), m = 2 + u8(in) % (n - 1);
+            uint32_t most = n - (w > x ? w : x);
+            m = m < most ? m : most;
+            if (m < 2)
+                continue;
+            for (uint32_t j = 0; j < m; j++) {
+                idx[2 * j] = (uint32_t)first + w + j;
+                idx[2 * j + 1] = (uint32_t)first + x + j;
+            }
+            size_t count = 2 * (size_t)m + (u8(in) & 1);
+            if (count & 1) /* a bias: one of the leaves, or anything */
+                idx[2 * m] = u8(in) & 1 ? (uint32_t)first + u8(in) % n : pick(in);
+            r = pg_nary(PG_DOT, idx, NULL, count);
+            if (r >= 0) {
+                hold(r);
+                z[made++] = (uint32_t)r;
+            }
+        }
+        if (u8(in) & 1) { /* a leaf reached otherwise too */
+            r = pg_binary(PG_MUL, (uint32_t)first + u8(in) % n, pick(in));
+            if (r >= 0) {
+                hold(r);
+                z[made++] = (uint32_t)r;
+            }
+        }
+        int64_t sum = made ? pg_nary(PG_SUM, z, NULL, made) : -1;
+        if (sum < 0)
+            break;
+        hold(sum);
+        uint32_t start = u8(in) % n, nin = 1 + u8(in) % n;
+        for (uint32_t j = 0; j < nin; j++)
+            ins[j] = (uint32_t)first + (start + j) % n;
+        if (create_checked((uint32_t)sum, f64(in), ins, nin, g) && g[0] != PG_NIL)
+            (void)create_checked(g[0], 1.0, ins, nin, g);
         break;
     }
     case 30: { /* one node summed many times: links near PG_MOST_REFS */
