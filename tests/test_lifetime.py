@@ -63,7 +63,9 @@ def test_many_training_iterations_do_not_grow_the_arena(live):
     for _ in range(300):
         last = step()
     assert live_now() == after_one == live + 2
-    assert pygrad.stats()["capacity"] == capacity
+    # Never more; less when a tidy-up finds free slots an earlier test left
+    # at the top of the arena.
+    assert pygrad.stats()["capacity"] <= capacity
     assert last < first / 100
     assert abs(w.data - 3.0) < 0.05 and abs(b.data - 1.0) < 0.05
 
