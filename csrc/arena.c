@@ -674,7 +674,9 @@ void pg_unlink(uint32_t i)
         return;
     /* Nodes whose count reached zero wait on a pending list threaded through
      * refs; each one freed releases its parents, which may join the list. A
-     * chain of any length is freed in this one loop, without recursion. */
+     * chain of any length is freed in this one loop, without recursion.
+     * A node is fetched as it joins the list: the operands a derivative
+     * graph's dot lets go are far apart, and on their way while it goes on. */
     uint32_t pending = i, freed = 0;
     side[i].refs = PG_NIL;
     while (pending != PG_NIL) {
@@ -686,6 +688,7 @@ void pg_unlink(uint32_t i)
         if (--side[(p)].refs == 0) {                                      \
             side[(p)].refs = pending;                                     \
             pending = (p);                                                \
+            __builtin_prefetch(&nodes[(p)]);                              \
         }
         if (pg_is_nary(n->op)) { /* none of these is PG_NIL */
             PG_EACH_OPERAND(n, p, LET_GO(p));

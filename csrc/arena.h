@@ -307,8 +307,13 @@ static inline size_t pg_block_bytes(const pg_node *n)
  * index in the uint32_t variable named O: pg_operand unrolled for the hot
  * loops, so that one and two operands are read straight from the node and a
  * PG_RUNS or PG_STRIDED dot's are counted up, not worked out one at a time.
- * BODY may not change n. */
-#define PG_EACH_OPERAND(n, O, BODY)                                       \
+ * BODY may not change n. PG_EACH_OPERAND_AHEAD also runs AHEAD, in a
+ * plain operand list, with O the operand PG_AHEAD places on, for it to
+ * prefetch what BODY will read there: such a list (a derivative graph's dot
+ * over an input's uses) names nodes far apart, whose cache misses the loop
+ * would otherwise wait for one at a time. Runs and strided operands are
+ * counted up, which the hardware prefetches by itself. */
+#define PG_EACH_OPERAND_AHEAD(n, O, AHEAD, BODY)                          \
     do {                                                                      \
         const pg_node *pg_n_ = (n);                                           \
         if (!pg_is_nary(pg_n_->op)) {                                         \
@@ -340,11 +345,19 @@ static inline size_t pg_block_bytes(const pg_node *n)
             if (pg_count_ & 1) { const uint32_t O = pg_v_[2]; BODY; }         \
         } else {                                                              \
             for (uint32_t pg_j_ = 0; pg_j_ < pg_count_; pg_j_++) {            \
+                if (pg_j_ + PG_AHEAD < pg_count_) {                           \
+                    const uint32_t O = pg_v_[pg_j_ + PG_AHEAD];               \
+                    AHEAD;                                                    \
+                }                                                             \
                 const uint32_t O = pg_v_[pg_j_];                              \
                 BODY;                                                         \
             }                                                                 \
         }                                                                     \
     } while (0)
+
+#define PG_EACH_OPERAND(n, O, BODY) PG_EACH_OPERAND_AHEAD(n, O, (void)O, BODY)
+/* How far ahead the n-ary loops prefetch the nodes their operands name. */
+#define PG_AHEAD 24
 
 /* A node's refs stay below this, or reach it plus one at most (a*a takes
  * two at once), well short of PG_NIL, which pg_unlink's pending list uses.

@@ -212,7 +212,13 @@ PG_HOT uint32_t collect(pg_pass *p, const int backprop)
                 slot[i] = n;
             list[n++] = i;
         }
-        PG_EACH_OPERAND(x, o, FIND(o));
+        PG_EACH_OPERAND_AHEAD(x, o, {
+            __builtin_prefetch(&nodes[o], 1);
+            if (backprop) {
+                __builtin_prefetch(&val[o], 1);
+                __builtin_prefetch(&saved[o], 1);
+            }
+        }, FIND(o));
         if (backprop && x->op != PG_LEAF)
             backward_rule(val, x, i);
         if (backprop && !(x->flags & PG_INPUT)) /* nothing adds to it from here */
