@@ -552,7 +552,10 @@ void pg_pass_free(pg_pass *p)
     }
     for (size_t k = p->nmade; k-- > 0;) { /* newest first: each frees what only it links */
         uint32_t r = p->made[k];
-        if (pg_live(r) && pg_A.side[r].refs == 0) {
+        /* refs first: 4 bytes a node, where the node's slot is 16, and only
+         * the few made nodes nothing links need the rest (a freed slot's
+         * refs may be 0, a pending-list link) */
+        if (r < pg_A.used && pg_A.side[r].refs == 0 && pg_live(r)) {
             pg_A.side[r].refs = 1;
             pg_unlink(r);
         }
