@@ -32,7 +32,8 @@ static __attribute__((noinline, cold)) uint32_t find_operands(pg_node *nodes, pg
     uint32_t newly = 0;
     PG_EACH_OPERAND_AHEAD(x, o, {
         __builtin_prefetch(&nodes[o], 1);
-        __builtin_prefetch(&val[o], 1);
+        if (backprop)
+            __builtin_prefetch(&val[o], 1);
     }, newly += find(nodes, val, marks, o, backprop));
     return newly;
 }
