@@ -37,6 +37,15 @@ typedef struct group {
     size_t at;          /* offset into recs, once begun */
 } group;
 
+/* What a pass found of a run group's records once its first member
+ * settled: whether they are evenly spaced, and by how much, so that its
+ * other members (the same records, b shifted) are made PG_STRIDED without
+ * reading them again. Per pass: the groups may be the kept listing's. */
+typedef struct spacing {
+    uint32_t step_a, step_b;
+    uint8_t known, even;
+} spacing;
+
 /* The kinds of a pass's blocks that are kept for the next pass (spare). */
 enum { S_LIST, S_HOOKED, S_SAVED, S_SLOT, S_GN, S_AT, S_GOT, S_NEEDED, S_TERMS, S_MADE,
        S_GID, S_GROUPS, S_RECS, NSPARE };
@@ -81,6 +90,7 @@ struct pg_pass {
     uint32_t ngroups;
     size_t groups_cap;
     term *recs;         /* the groups' records */
+    spacing *spacing;   /* [0, ngroups), once begun */
     size_t nrecs;       /* room in recs, once begun */
     uint64_t grouped;   /* the terms the records stand for, once begun */
     uint32_t most_refs; /* PG_PASS_CREATE: the most refs of any listed node, */
@@ -577,6 +587,7 @@ void pg_pass_free(pg_pass *p)
     p->bytes[S_GROUPS] = p->groups_cap * sizeof *p->groups;
     give(p, S_GROUPS, p->groups);
     give(p, S_RECS, p->recs);
+    free(p->spacing);
     p->bytes[S_MADE] = p->made_cap * sizeof *p->made; /* grown by room() */
     give(p, S_MADE, p->made);
     free(p->outs);
@@ -828,6 +839,8 @@ static void add_to(pg_pass *p, uint32_t o, term t)
  * products from the first, left to right, as the float passes add the
  * terms, so the two agree to the bit. Makes nothing on failure. */
 static int settle_products(pg_pass *p, uint32_t k, const term *t, uint32_t n, uint32_t off);
+static int settle_even(pg_pass *p, uint32_t k, uint32_t a0, uint32_t b0, const spacing *sp,
+                       uint32_t n);
 
 static inline int settle(pg_pass *p, uint32_t k)
 {
@@ -836,8 +849,23 @@ static inline int settle(pg_pass *p, uint32_t k)
     uint32_t G = p->gid[k];
     if (G != PG_NIL) { /* a run group's member: its records, shifted */
         const group *r = &p->groups[G];
-        uint32_t n = p->got[p->slot[r->first]];
-        return n ? settle_products(p, k, p->recs + r->at, n, p->list[k] - r->first) : PG_OK;
+        uint32_t n = p->got[p->slot[r->first]], off = p->list[k] - r->first;
+        spacing *sp = &p->spacing[G];
+        if (n == 0)
+            return PG_OK;
+        if (sp->even && p->light)
+            return settle_even(p, k, p->recs[r->at].a, p->recs[r->at].b + off, sp, n);
+        int s = settle_products(p, k, p->recs + r->at, n, off);
+        if (s == PG_OK && !sp->known) {
+            const pg_node *d = &pg_A.nodes[p->gn[k]];
+            sp->known = 1;
+            sp->even = d->op == PG_DOT && (d->flags & PG_STRIDED);
+            if (sp->even) {
+                sp->step_a = d->operands[4];
+                sp->step_b = d->operands[5];
+            }
+        }
+        return s;
     }
     const term *t = p->terms + p->at[k];
     uint32_t n = p->got[k];
@@ -848,6 +876,18 @@ static inline int settle(pg_pass *p, uint32_t k)
         return PG_OK;
     }
     return settle_products(p, k, t, n, 0);
+}
+
+/* Fills a PG_STRIDED dot's operand block past its count: the runs' starts,
+ * no bias, the steps. */
+static inline void strided_block(uint32_t *operands, uint32_t a0, uint32_t b0, uint32_t step_a,
+                                 uint32_t step_b)
+{
+    operands[1] = a0;
+    operands[2] = b0;
+    operands[3] = PG_NIL; /* no bias */
+    operands[4] = step_a;
+    operands[5] = step_b;
 }
 
 /* settle for a product or more than one term: t[0 .. n-1], each product's b
@@ -897,11 +937,7 @@ static int settle_products(pg_pass *p, uint32_t k, const term *t, uint32_t n, ui
     }
     operands[0] = 2 * n;
     if (even) {
-        operands[1] = a0;
-        operands[2] = b0;
-        operands[3] = PG_NIL; /* no bias */
-        operands[4] = step_a;
-        operands[5] = step_b;
+        strided_block(operands, a0, b0, step_a, step_b);
     } else {
         for (uint32_t j = 0; j < n; j++) {
             operands[2 * j + 1] = t[j].a;
@@ -910,6 +946,29 @@ static int settle_products(pg_pass *p, uint32_t k, const term *t, uint32_t n, ui
     }
 #undef B
     p->gn[k] = keep(p, pg_nary_node(PG_DOT, operands, flags));
+    return PG_OK;
+}
+
+/* settle_products for a run group's member once another member's records
+ * came out evenly spaced as sp says (light passes only, which check no
+ * link): the same PG_STRIDED dot, from a0 and b0, linked by counting. */
+static int settle_even(pg_pass *p, uint32_t k, uint32_t a0, uint32_t b0, const spacing *sp,
+                       uint32_t n)
+{
+    int s = room_for_nodes(p, 2);
+    if (s != PG_OK)
+        return s;
+    uint32_t *operands = pg_realloc(NULL, pg_block_size(2 * (size_t)n, PG_STRIDED));
+    if (!operands)
+        return PG_ENOMEM;
+    pg_side *side = pg_A.side;
+    for (uint32_t j = 0, a = a0, b = b0; j < n; j++, a += sp->step_a, b += sp->step_b) {
+        side[a].refs++;
+        side[b].refs++;
+    }
+    operands[0] = 2 * n;
+    strided_block(operands, a0, b0, sp->step_a, sp->step_b);
+    p->gn[k] = keep(p, pg_nary_node(PG_DOT, operands, PG_STRIDED));
     return PG_OK;
 }
 
@@ -983,8 +1042,10 @@ static int begin(pg_pass *p)
         p->light = p->most_refs + 3 * most_made + 2 * ((uint64_t)total + p->grouped)
                    < PG_MOST_REFS;
         if (!(p->terms = take(p, S_TERMS, total * sizeof(term)))
-            || !(p->recs = take(p, S_RECS, p->nrecs * sizeof(term))))
+            || !(p->recs = take(p, S_RECS, p->nrecs * sizeof(term)))
+            || !(p->spacing = pg_realloc(NULL, (p->ngroups ? p->ngroups : 1) * sizeof *p->spacing)))
             return PG_ENOMEM;
+        memset(p->spacing, 0, p->ngroups * sizeof *p->spacing);
         int s = room_for_nodes(p, p->nout);
         if (s != PG_OK)
             return s;
