@@ -534,13 +534,34 @@ int pg_hold_all(const uint32_t *idx, size_t n)
 #define TRIM_FLOOR (1u << 18)
 #endif
 
-/* Shrinks the creation log and its marks to what the live entries need, above
+/* Drops the stale entries at the end of the log, and the scope runs that
+ * start among them: a derivative graph freed after use was made last, so
+ * its entries go without compacting. Live entries keep their pos; a run left
+ * with one entry gets step 0, as runs_add would have made it. */
+static void pop_stale_entries(void)
+{
+    uint32_t q = pg_A.log_len;
+    while (q > 0 && !(pg_live(pg_A.log[q - 1]) && pg_A.nodes[pg_A.log[q - 1]].pos == q - 1))
+        q--;
+    if (q == pg_A.log_len)
+        return;
+    pg_A.log_len = q;
+    while (pg_A.nruns && pg_A.runs[pg_A.nruns - 1].pos >= q)
+        pg_A.nruns--;
+    if (pg_A.nruns && pg_A.runs[pg_A.nruns - 1].pos + 1 == q)
+        pg_A.runs[pg_A.nruns - 1].step = 0;
+    watch_runs();
+}
+
+/* Drops the stale entries at the log's end (pop_stale_entries); then shrinks
+ * the creation log and its marks to what the live entries need, above
  * TRIM_FLOOR, once they need an eighth of it at most: a loop that builds and
  * drops a graph as large as the one that grew the log (a gradient graph each
  * step) then neither compacts nor regrows it each time. The marks are all 0
  * here (outside a pass), so a shorter block of them is still all 0. */
 static void trim_log(void)
 {
+    pop_stale_entries();
     uint64_t live = pg_A.used - pg_A.nfree;
     if (8 * live > pg_A.log_cap || pow2_at_least(live, TRIM_FLOOR) >= pg_A.log_cap)
         return;
@@ -602,21 +623,26 @@ static void trim_ext(void)
  * takes ascending slots in the order it is made, so that graph.c's passes,
  * which follow that order, read memory in address order. Indices of live
  * nodes do not change, so a live node in a high slot keeps every slot below
- * it allocated. Costs one scan of the slots, log entries and ext records in
- * use, paid for by the more than used / 2 frees since the last trim. */
+ * it allocated. Costs a scan of the slots in use down to the lowest free one
+ * (none when every free slot was on top, as a derivative graph freed after
+ * use leaves them), of the log entries and of the ext records, paid for by
+ * the frees since the last trim. */
 static void trim(void)
 {
     pg_node *nodes = pg_A.nodes;
     pg_A.freed_since_trim = 0;
+    uint32_t top = pg_A.used;
     while (pg_A.used > 0 && nodes[pg_A.used - 1].op == PG_FREE)
         pg_A.used--;
+    uint32_t below = pg_A.nfree - (top - pg_A.used); /* free slots left */
     pg_A.free_head = PG_NIL;
     pg_A.nfree = 0;
-    for (uint32_t i = pg_A.used; i-- > 0;) {
+    for (uint32_t i = pg_A.used; below && i-- > 0;) {
         if (nodes[i].op == PG_FREE) {
             nodes[i].parent[0] = pg_A.free_head;
             pg_A.free_head = i;
             pg_A.nfree++;
+            below--;
         }
     }
     /* A node made while a large graph lived sits above it; once the graph is

@@ -166,6 +166,26 @@ def test_freed_slots_are_reused(live):
     assert live_now() == live
 
 
+def test_derivative_graphs_made_and_freed_in_a_loop_do_not_grow_the_arena(live):
+    # Each Hessian-vector product makes a derivative graph on top of the
+    # model's and frees it: its slots and log entries are the last ones, and
+    # go back, so the arena stays as large as the first product left it.
+    xs = [Value(0.1 * k) for k in range(10)]
+    out = xs[0]
+    for k in range(300):
+        out = (out * xs[k % 10]).tanh() + xs[(k + 1) % 10].sin() * 0.5
+    sizes = []
+    for _ in range(6):
+        g = pygrad.grad(out, xs, create_graph=True)
+        hv = pygrad.grad(pygrad.dot(list(g), [1.0] * 10), xs)
+        del g, hv
+        s = pygrad.stats()
+        sizes.append((s["capacity"], s["bytes"] - s["operand_bytes"]))
+    assert sizes == [sizes[0]] * 6
+    del xs, out
+    assert live_now() == live
+
+
 def test_kept_orders_stay_within_their_budget(live):
     # forward() on each hidden state of a 20,000-step chain: each state is a
     # root with an order of its own, 60,001 nodes under the last.

@@ -110,6 +110,30 @@ def test_scopes_survive_the_log_being_compacted(live):
     assert live_now() == live
 
 
+def test_scopes_survive_a_freed_derivative_graph_leaving_the_log(live):
+    # A derivative graph made in scopes of its own and freed after use was
+    # the last made: its log entries and scope runs are dropped from the end,
+    # and the nodes made after it get their own scopes, not the dropped ones'.
+    with scope("model"):
+        x = Value(0.5)
+        y = (x * x).tanh().sin()
+    for k in range(4):
+        with scope(f"derivative {k}"):
+            g, = pygrad.grad(y, x, create_graph=True)
+            h, = pygrad.grad(g, x, create_graph=True)
+        assert scope_of(h) == f"derivative {k}"
+        del g, h
+        with scope("model"):
+            a = Value(1.0)
+        b = a * 2.0
+        with scope(f"next {k}"):
+            c = b + a
+        assert [scope_of(t) for t in (x, y, a, b, c)] == ["model", "model", "model", "", f"next {k}"]
+        del a, b, c
+    del x, y
+    assert live_now() == live
+
+
 def test_leaves_made_in_one_call_after_a_one_node_scope_keep_theirs():
     # Scope numbers given out one after another (new names) count up, as a
     # layer's neurons' do: the leaves must not be read as continuing a count.
