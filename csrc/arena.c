@@ -89,6 +89,13 @@ static void watch_runs(void)
     pg_A.scope_watch = r && (r->scope || r->step);
 }
 
+/* Whether log entry q is current: it names a live node whose pos is q. */
+static inline int entry_current(uint32_t q)
+{
+    uint32_t i = pg_A.log[q];
+    return pg_live(i) && pg_A.nodes[i].pos == q;
+}
+
 /* Drops the log's stale entries, keeping the order of the rest, and points
  * each live node's pos at its new entry; with runs (room for the runs the
  * live entries need), also remakes the scope runs to match, in the same
@@ -99,8 +106,8 @@ static uint32_t compact_entries(pg_scope_run *runs)
     pg_node *nodes = pg_A.nodes;
     uint32_t w = 0, r = PG_NIL;
     for (uint32_t q = 0; q < pg_A.log_len; q++) {
-        uint32_t i = pg_A.log[q];
-        if (pg_live(i) && nodes[i].pos == q) {
+        if (entry_current(q)) {
+            uint32_t i = pg_A.log[q];
             if (runs) {
                 while (r + 1 < pg_A.nruns && pg_A.runs[r + 1].pos <= q) /* PG_NIL + 1 == 0 */
                     r++;
@@ -122,8 +129,7 @@ static uint32_t live_runs(void)
     for (uint32_t q = 0; q < pg_A.log_len; q++) {
         while (r + 1 < pg_A.nruns && pg_A.runs[r + 1].pos <= q)
             r++;
-        uint32_t i = pg_A.log[q];
-        if (pg_live(i) && pg_A.nodes[i].pos == q)
+        if (entry_current(q))
             runs_add(&b, w++, entry_scope(r, q));
     }
     return runs_finish(&b);
@@ -541,7 +547,7 @@ int pg_hold_all(const uint32_t *idx, size_t n)
 static void pop_stale_entries(void)
 {
     uint32_t q = pg_A.log_len;
-    while (q > 0 && !(pg_live(pg_A.log[q - 1]) && pg_A.nodes[pg_A.log[q - 1]].pos == q - 1))
+    while (q > 0 && !entry_current(q - 1))
         q--;
     if (q == pg_A.log_len)
         return;
@@ -625,8 +631,9 @@ static void trim_ext(void)
  * nodes do not change, so a live node in a high slot keeps every slot below
  * it allocated. Costs a scan of the slots in use down to the lowest free one
  * (none when every free slot was on top, as a derivative graph freed after
- * use leaves them), of the log entries and of the ext records, paid for by
- * the frees since the last trim. */
+ * use leaves them), of the stale entries at the log's end (the whole log when
+ * it is compacted) and of the ext records, paid for by the frees since the
+ * last trim. */
 static void trim(void)
 {
     pg_node *nodes = pg_A.nodes;
